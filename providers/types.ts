@@ -1,0 +1,134 @@
+/**
+ * The provider port. Every engine Verigate can route a check to implements `Provider`;
+ * the orchestrator knows nothing else about it. Adapters translate wire formats and
+ * classify every failure exactly once, into `ProviderError` (see `ProviderErrorKind`).
+ */
+
+export const PROVIDER_NAMES = ['local', 'facia', 'rekognition'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+export type Capability = 'face-match' | 'liveness' | 'quality' | 'liveness-session';
+
+/** Why a check did not pass, or what a provider noticed. Stable, client-facing codes. */
+export const REASON_CODES = [
+  'NO_FACE',
+  'MULTIPLE_FACES',
+  'FACE_TOO_SMALL',
+  'BLURRY',
+  'EXTREME_POSE',
+  'BAD_IMAGE',
+  'FACE_MISMATCH',
+  'MATCH_INCONCLUSIVE',
+  'LIVENESS_FAILED',
+  'LIVENESS_SESSION_EXPIRED',
+  'PROVIDER_ERROR',
+  'PROVIDER_UNAVAILABLE',
+  'PROVIDER_UNAUTHORIZED',
+  'PROVIDER_QUOTA_EXCEEDED',
+  'TIMEOUT',
+  'INTERRUPTED',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** An image that passed the gateway's validation (src/images). Bytes are held in memory only. */
+export interface ImageInput {
+  readonly bytes: Buffer;
+  readonly format: 'jpeg' | 'png';
+  readonly width: number;
+  readonly height: number;
+  /** hex SHA-256 of `bytes`: the only trace of the image the store keeps. */
+  readonly sha256: string;
+}
+
+/**
+ * One call to a provider. `probe` is the live capture (selfie / compareFaces source): it must hold
+ * exactly one dominant face. `reference` is the document (compareFaces target): the largest face is used.
+ */
+export interface CheckRequest {
+  readonly probe?: ImageInput;
+  readonly reference?: ImageInput;
+  /** compare probe with reference */
+  readonly match: boolean;
+  /** passive liveness on the probe */
+  readonly liveness: boolean;
+  /** Rekognition Face Liveness: the session whose reference image stands in for the probe. */
+  readonly livenessSessionId?: string;
+}
+
+export type ScoreScale = 'cosine' | 'unit' | 'percent';
+
+export interface RawFaceMatch {
+  /** the provider's own number, on its own scale (cosine −1..1, unit 0..1, percent 0..100) */
+  readonly score: number;
+  readonly scale: ScoreScale;
+  /** which model/table calibrates this score, e.g. 'local/faceplugin-v1', 'facia/default' */
+  readonly calibration: string;
+  /** the provider's own yes/no, when it gives one (kept for audit; the policy decides) */
+  readonly providerMatched?: boolean;
+}
+
+export interface RawLiveness {
+  readonly score: number;
+  readonly scale: ScoreScale;
+  readonly calibration: string;
+  readonly providerLive?: boolean;
+}
+
+export interface CheckOutcome {
+  readonly match?: RawFaceMatch;
+  readonly liveness?: RawLiveness;
+  /** quality findings that do not stop the check (FACE_TOO_SMALL, BLURRY, EXTREME_POSE) */
+  readonly quality: readonly ReasonCode[];
+  /** the provider's own numbers for the audit trail (never images or templates). Admin-only. */
+  readonly raw: Record<string, unknown>;
+}
+
+export interface CallContext {
+  readonly signal: AbortSignal;
+  readonly requestId: string;
+  readonly tenantId?: string;
+}
+
+export interface ProviderHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+export interface Provider {
+  readonly name: ProviderName;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** Load models, open pools, warm up. `/readyz` turns 200 only after every provider's init resolved. */
+  init?(): Promise<void>;
+  check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome>;
+  health(ctx: CallContext): Promise<ProviderHealth>;
+  close?(): Promise<void>;
+}
+
+/**
+ * The failure taxonomy. `BadInput` is the caller's fault (no face, corrupt image) and is never
+ * retried nor failed over; `Transient` (timeout, 5xx, reset) is retryable; `Unavailable` means
+ * the provider is not usable now (not configured, circuit open, not ready).
+ */
+export type ProviderErrorKind = 'BadInput' | 'Unauthorized' | 'QuotaExceeded' | 'Transient' | 'Unavailable';
+
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    readonly provider: ProviderName,
+    readonly kind: ProviderErrorKind,
+    /** the reason code the check reports */
+    readonly reason: ReasonCode,
+    message: string,
+    /** provider's own error fields for the audit trail (never secrets) */
+    readonly raw: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'Transient';
+  }
+}
+
+export const isProviderError = (e: unknown): e is ProviderError => e instanceof ProviderError;

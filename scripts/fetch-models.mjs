@@ -1,0 +1,1 @@
+console.log("[models] fetch not yet implemented")

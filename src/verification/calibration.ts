@@ -1,0 +1,140 @@
+/**
+ * Calibration: the one place that knows how each provider's raw score maps onto the unified scale.
+ *
+ * A table is a monotone list of (raw score → estimated false-match rate) points measured on
+ * labelled impostor pairs (or taken from a provider's published operating points). Between points
+ * we interpolate linearly in log10(FMR). A table measured on N impostor pairs only knows FMR down
+ * to about 1/N; beyond its last point we extrapolate with the table's fitted tail and mark the
+ * estimate `extrapolated`.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { RawFaceMatch, RawLiveness } from '../../providers/types';
+import { CALIBRATION_DIR } from '../paths';
+
+export const CalibrationTableSchema = z.object({
+  /** id used by RawFaceMatch.calibration, e.g. 'local/faceplugin-v1' */
+  id: z.string().min(1),
+  scale: z.enum(['cosine', 'unit', 'percent']),
+  /** where the numbers come from: 'measured' on our data, or a documented 'default' */
+  origin: z.enum(['measured', 'default']),
+  description: z.string(),
+  /** raw score ascending, FMR non-increasing */
+  points: z
+    .array(z.object({ raw: z.number(), fmr: z.number().gt(0).max(1) }))
+    .min(2),
+  /** impostor pairs behind the table (1/N is the lowest FMR it measures) */
+  impostorPairs: z.number().int().nonnegative(),
+  /**
+   * Tail beyond the last point: log10(FMR) falls by `log10FmrPerUnit` per unit of raw score
+   * (fitted on the impostor tail). Floor at `minFmr`.
+   */
+  tail: z.object({ log10FmrPerUnit: z.number().positive(), minFmr: z.number().gt(0) }),
+});
+export type CalibrationTable = z.infer<typeof CalibrationTableSchema>;
+
+export function validateTable(t: unknown): CalibrationTable {
+  const table = CalibrationTableSchema.parse(t);
+  for (let i = 1; i < table.points.length; i++) {
+    const [a, b] = [table.points[i - 1], table.points[i]];
+    if (!(b.raw > a.raw) || b.fmr > a.fmr) {
+      throw new Error(`calibration table ${table.id}: points must rise in raw and not rise in fmr (at index ${i})`);
+    }
+  }
+  return table;
+}
+
+export interface UnifiedMatch {
+  fmr: number;
+  /** true when the FMR lies beyond what the table measured */
+  extrapolated: boolean;
+  /** 0..1: −log10(FMR)/10, clamped (FMR 1e-5 → 0.5, 1e-10 → 1) */
+  score: number;
+  /** 0..10, FaceTec-style buckets (see MATCH_LEVEL_FMR) */
+  matchLevel: number;
+}
+
+/** Upper FMR bound of match levels 1..10 (level 0: FMR > 1e-2). */
+export const MATCH_LEVEL_FMR = [1e-2, 5e-3, 2e-3, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9] as const;
+
+export function matchLevelOf(fmr: number): number {
+  let level = 0;
+  MATCH_LEVEL_FMR.forEach((bound, i) => {
+    if (fmr <= bound * (1 + 1e-9)) level = i + 1;
+  });
+  return level;
+}
+
+export function scoreOf(fmr: number): number {
+  return Math.min(1, Math.max(0, -Math.log10(fmr) / 10));
+}
+
+export function fmrOf(table: CalibrationTable, raw: number): { fmr: number; extrapolated: boolean } {
+  const pts = table.points;
+  if (raw <= pts[0].raw) return { fmr: pts[0].fmr, extrapolated: false };
+  const last = pts[pts.length - 1];
+  if (raw >= last.raw) {
+    const log = Math.log10(last.fmr) - (raw - last.raw) * table.tail.log10FmrPerUnit;
+    const fmr = Math.max(table.tail.minFmr, 10 ** log);
+    return { fmr, extrapolated: raw > last.raw };
+  }
+  let i = 1;
+  while (pts[i].raw < raw) i++;
+  const [a, b] = [pts[i - 1], pts[i]];
+  const t = (raw - a.raw) / (b.raw - a.raw);
+  const log = Math.log10(a.fmr) + t * (Math.log10(b.fmr) - Math.log10(a.fmr));
+  return { fmr: 10 ** log, extrapolated: false };
+}
+
+export function unify(table: CalibrationTable, raw: number): UnifiedMatch {
+  const { fmr, extrapolated } = fmrOf(table, raw);
+  return { fmr, extrapolated, score: scoreOf(fmr), matchLevel: matchLevelOf(fmr) };
+}
+
+/** Liveness: a provider's raw score → probability that the capture is a live person (0..1). */
+export function livenessProbability(l: RawLiveness): number {
+  switch (l.scale) {
+    case 'percent':
+      return clamp01(l.score / 100);
+    case 'unit':
+      return clamp01(l.score);
+    case 'cosine':
+      return clamp01((l.score + 1) / 2);
+  }
+}
+
+const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
+
+/** The default tables, committed under models/calibration/ (each says how it was made). */
+export class CalibrationRegistry {
+  private readonly tables = new Map<string, CalibrationTable>();
+
+  static loadDefaults(dir = CALIBRATION_DIR): CalibrationRegistry {
+    const reg = new CalibrationRegistry();
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+      reg.add(validateTable(JSON.parse(readFileSync(join(dir, f), 'utf8'))));
+    }
+    return reg;
+  }
+
+  add(table: CalibrationTable): void {
+    this.tables.set(table.id, table);
+  }
+
+  get(id: string): CalibrationTable {
+    const t = this.tables.get(id);
+    if (!t) throw new Error(`no calibration table '${id}' (known: ${[...this.tables.keys()].join(', ') || 'none'})`);
+    return t;
+  }
+
+  ids(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  unifyMatch(m: RawFaceMatch): UnifiedMatch {
+    const table = this.get(m.calibration);
+    if (table.scale !== m.scale) throw new Error(`calibration ${table.id} expects ${table.scale} scores, got ${m.scale}`);
+    return unify(table, m.score);
+  }
+}
