@@ -1,0 +1,43 @@
+/** GraphQL inputs. Images arrive as base64 or data URIs and are validated in src/images. */
+import 'reflect-metadata';
+import { Field, ID, InputType } from 'type-graphql';
+import { CheckStatusEnum, ProviderEnum } from './types';
+
+@InputType()
+export class VerifyIdentityInput {
+  @Field({ nullable: true, description: 'Selfie, base64 or data URI (JPEG/PNG). Required unless livenessSessionId is given.' })
+  selfie?: string;
+  @Field({ description: 'ID-document image, base64 or data URI (JPEG/PNG)' })
+  document!: string;
+  @Field({ nullable: true, description: 'Rekognition Face Liveness session whose reference image stands in for the selfie' })
+  livenessSessionId?: string;
+  @Field({ nullable: true, description: "The caller's own id for the subject" })
+  referenceId?: string;
+  @Field({ nullable: true, description: 'A repeat with the same key returns the stored result without calling providers again' })
+  idempotencyKey?: string;
+}
+
+@InputType()
+export class CheckLivenessInput {
+  @Field() selfie!: string;
+  @Field({ nullable: true }) referenceId?: string;
+  @Field({ nullable: true }) idempotencyKey?: string;
+}
+
+@InputType()
+export class CompareFacesInput {
+  @Field({ description: 'Must hold exactly one dominant face' }) source!: string;
+  @Field({ description: 'The largest face is compared' }) target!: string;
+  @Field({ nullable: true }) referenceId?: string;
+  @Field({ nullable: true }) idempotencyKey?: string;
+}
+
+@InputType()
+export class CheckFilterInput {
+  @Field(() => CheckStatusEnum, { nullable: true }) status?: (typeof CheckStatusEnum)[keyof typeof CheckStatusEnum];
+  @Field(() => ProviderEnum, { nullable: true }) provider?: (typeof ProviderEnum)[keyof typeof ProviderEnum];
+  @Field({ nullable: true }) referenceId?: string;
+  @Field(() => ID, { nullable: true, description: 'Admins only; a tenant key sees its own tenant whatever this says' }) tenantId?: string;
+  @Field({ nullable: true, description: 'Created at or after' }) from?: Date;
+  @Field({ nullable: true, description: 'Created before' }) to?: Date;
+}

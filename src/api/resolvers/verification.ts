@@ -1,0 +1,113 @@
+/** Verify mutations and check queries. Auth is declarative (@Authorized); isolation is the store's. */
+import 'reflect-metadata';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { ImageInput } from '../../../providers/types';
+import { badInput, notFound } from '../../errors';
+import { parseImageInput } from '../../images';
+import { BadCursor, encodeCursor } from '../../store/repositories';
+import type { VerificationRequest } from '../../verification/orchestrator';
+import type { CheckKind, CheckRecord } from '../../verification/types';
+import { tenantOf, type Context } from '../context';
+import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
+import { Attempt, CheckConnection, Tenant, VerificationResult } from '../types';
+
+const MAX_PAGE = 100;
+const MAX_TEXT = 256;
+
+@Resolver(() => VerificationResult)
+export class VerificationResolver {
+  @Authorized('tenant')
+  @Mutation(() => VerificationResult, { description: 'Selfie + ID document: face match and liveness, decided by the tenant policy' })
+  async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
+    if (!input.selfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
+    if (input.selfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
+    const [selfie, document] = await Promise.all([
+      input.selfie ? parseImageInput(input.selfie, 'selfie', ctx.services.imageLimits) : undefined,
+      parseImageInput(input.document, 'document', ctx.services.imageLimits),
+    ]);
+    return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
+      selfie: selfie?.sha256,
+      document: document.sha256,
+    });
+  }
+
+  @Authorized('tenant')
+  @Mutation(() => VerificationResult, { description: 'Passive liveness on a selfie' })
+  async checkLiveness(@Arg('input') input: CheckLivenessInput, @Ctx() ctx: Context): Promise<CheckRecord> {
+    const selfie = await parseImageInput(input.selfie, 'selfie', ctx.services.imageLimits);
+    return run(ctx, 'LIVENESS', input, { probe: selfie }, { selfie: selfie.sha256 });
+  }
+
+  @Authorized('tenant')
+  @Mutation(() => VerificationResult, { description: 'Is the face in source the same person as the largest face in target?' })
+  async compareFaces(@Arg('input') input: CompareFacesInput, @Ctx() ctx: Context): Promise<CheckRecord> {
+    const [source, target] = await Promise.all([
+      parseImageInput(input.source, 'source', ctx.services.imageLimits),
+      parseImageInput(input.target, 'target', ctx.services.imageLimits),
+    ]);
+    return run(ctx, 'FACE_MATCH', input, { probe: source, reference: target }, { source: source.sha256, target: target.sha256 });
+  }
+
+  @Authorized()
+  @Query(() => VerificationResult, { nullable: true, description: "A check by id: a tenant's own; admins any" })
+  check(@Arg('id', () => ID) id: string, @Ctx() ctx: Context): Promise<CheckRecord | null> {
+    return ctx.services.store.checks.get(ctx.scope, id);
+  }
+
+  @Authorized()
+  @Query(() => CheckConnection, { description: 'Checks, newest first (Relay-style connection)' })
+  async checks(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => CheckFilterInput, { nullable: true }) filter?: CheckFilterInput,
+    @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ): Promise<CheckConnection> {
+    if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+    try {
+      const page = await ctx.services.store.checks.list(ctx.scope, filter ?? {}, first, after ?? undefined);
+      const edges = page.checks.map((c) => ({ cursor: encodeCursor(c), node: c as unknown as VerificationResult }));
+      return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+    } catch (e) {
+      if (e instanceof BadCursor) throw badInput('after is not a cursor from this API', 'after');
+      throw e;
+    }
+  }
+
+  @FieldResolver(() => [Attempt], { description: 'Provider calls made for this check; raw numbers for admins only' })
+  async attempts(@Root() check: CheckRecord, @Ctx() ctx: Context): Promise<Attempt[]> {
+    const rows = await ctx.loaders.attemptsByCheck.load(check.id);
+    const admin = ctx.principal?.role === 'admin';
+    return rows.map((a) => ({ ...a, raw: admin ? a.raw : null }));
+  }
+
+  @FieldResolver(() => Tenant, { nullable: true })
+  tenant(@Root() check: CheckRecord, @Ctx() ctx: Context) {
+    return ctx.loaders.tenantById.load(check.tenantId);
+  }
+}
+
+async function run(
+  ctx: Context,
+  kind: CheckKind,
+  input: { referenceId?: string; idempotencyKey?: string },
+  images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string },
+  digests: VerificationRequest['digests'],
+): Promise<CheckRecord> {
+  for (const field of ['referenceId', 'idempotencyKey'] as const) {
+    const v = input[field];
+    if (v !== undefined && v !== null && (v.length === 0 || v.length > MAX_TEXT)) {
+      throw badInput(`${field} must be 1..${MAX_TEXT} characters`, field);
+    }
+  }
+  const tenant = await ctx.loaders.tenantById.load(tenantOf(ctx));
+  if (!tenant) throw notFound('tenant');
+  return ctx.services.orchestrator.run({
+    kind,
+    tenant,
+    requestId: ctx.requestId,
+    referenceId: input.referenceId,
+    idempotencyKey: input.idempotencyKey,
+    ...images,
+    digests,
+  });
+}

@@ -1,0 +1,16 @@
+/** What resolvers may use: built once per process in src/app.ts, holding no per-request state. */
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
+import type { Store } from '../store/repositories';
+import type { Orchestrator } from '../verification/orchestrator';
+import type { ProviderRegistry } from '../verification/registry';
+import type { ImageLimits } from '../images';
+
+export interface Services {
+  config: Config;
+  store: Store;
+  orchestrator: Orchestrator;
+  providers: ProviderRegistry;
+  imageLimits: ImageLimits;
+  log: Logger;
+}

@@ -1,0 +1,118 @@
+/** GraphQL object types and enums. Field resolvers that need I/O live in resolvers/. */
+import 'reflect-metadata';
+import { GraphQLJSONObject } from 'graphql-scalars';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { PROVIDER_NAMES, REASON_CODES } from '../../providers/types';
+import { CHECK_KINDS, CHECK_STATUSES } from '../verification/types';
+
+const enumOf = <T extends readonly string[]>(values: T) =>
+  Object.fromEntries(values.map((v) => [v, v])) as { [K in T[number]]: K };
+
+export const CheckStatusEnum = enumOf(CHECK_STATUSES);
+export const CheckKindEnum = enumOf(CHECK_KINDS);
+export const ReasonCodeEnum = enumOf(REASON_CODES);
+export const ProviderEnum = enumOf(PROVIDER_NAMES);
+export const RoleEnum = { tenant: 'tenant', admin: 'admin' } as const;
+export const AttemptOutcomeEnum = enumOf(['OK', 'BAD_INPUT', 'UNAUTHORIZED', 'QUOTA_EXCEEDED', 'TRANSIENT', 'UNAVAILABLE', 'TIMEOUT', 'FAILED'] as const);
+
+registerEnumType(CheckStatusEnum, { name: 'CheckStatus', description: 'Where a check stands' });
+registerEnumType(CheckKindEnum, { name: 'CheckKind' });
+registerEnumType(ReasonCodeEnum, { name: 'ReasonCode', description: 'Why a check did not pass, or what a provider noticed' });
+registerEnumType(ProviderEnum, { name: 'ProviderName' });
+registerEnumType(RoleEnum, { name: 'Role' });
+registerEnumType(AttemptOutcomeEnum, { name: 'AttemptOutcome' });
+
+@ObjectType({ description: 'Face match on the unified scale' })
+export class FaceMatch {
+  @Field({ description: 'FMR at or below the tenant threshold' }) matched!: boolean;
+  @Field(() => Float, { description: 'Unified score 0..1 (−log10(FMR)/10)' }) score!: number;
+  @Field(() => Float, { description: 'Estimated false-match rate' }) fmr!: number;
+  @Field({ description: 'FMR lies beyond what the calibration table measured (extrapolated from its tail)' }) fmrExtrapolated!: boolean;
+  @Field(() => Int, { description: 'FaceTec-style level 0..10 (6 ↔ FMR 1e-5)' }) matchLevel!: number;
+  @Field(() => Float, { description: 'The FMR at or below which the policy accepts' }) threshold!: number;
+}
+
+@ObjectType({ description: 'Passive liveness. Show end users pass/fail only, never the score.' })
+export class Liveness {
+  @Field() live!: boolean;
+  @Field(() => Float, { description: 'Probability that the capture is a live person' }) score!: number;
+  @Field(() => Float) threshold!: number;
+}
+
+@ObjectType({ description: 'SHA-256 of each image as received; images themselves are never stored' })
+export class ImageDigests {
+  @Field({ nullable: true }) selfie?: string;
+  @Field({ nullable: true }) document?: string;
+  @Field({ nullable: true }) source?: string;
+  @Field({ nullable: true }) target?: string;
+}
+
+@ObjectType({ description: 'One provider call made for a check' })
+export class Attempt {
+  @Field(() => ProviderEnum) provider!: string;
+  @Field() role!: string;
+  @Field(() => AttemptOutcomeEnum) outcome!: string;
+  @Field(() => Int) latencyMs!: number;
+  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => GraphQLJSONObject, { nullable: true, description: "The provider's own numbers (admins only; null for tenants)" })
+  raw!: Record<string, unknown> | null;
+}
+
+@ObjectType()
+export class Tenant {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field(() => ProviderEnum, { nullable: true, description: 'Provider override; null = server default' }) provider!: string | null;
+  @Field() createdAt!: Date;
+}
+
+@ObjectType({ description: 'The unified result of one check' })
+export class VerificationResult {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) tenantId!: string;
+  @Field(() => String, { nullable: true, description: "The caller's own id for the subject" }) referenceId!: string | null;
+  @Field(() => CheckKindEnum) kind!: string;
+  @Field(() => CheckStatusEnum) status!: string;
+  @Field(() => [ReasonCodeEnum]) reasons!: string[];
+  @Field(() => FaceMatch, { nullable: true }) faceMatch!: FaceMatch | null;
+  @Field(() => Liveness, { nullable: true }) liveness!: Liveness | null;
+  @Field(() => ProviderEnum, { nullable: true, description: 'The provider whose result decided' }) provider!: string | null;
+  @Field(() => ImageDigests) imageDigests!: ImageDigests;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) completedAt!: Date | null;
+}
+
+@ObjectType()
+export class PageInfo {
+  @Field() hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType()
+export class CheckEdge {
+  @Field() cursor!: string;
+  @Field(() => VerificationResult) node!: VerificationResult;
+}
+
+@ObjectType()
+export class CheckConnection {
+  @Field(() => [CheckEdge]) edges!: CheckEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
+}
+
+@ObjectType()
+export class ApiKeyInfo {
+  @Field(() => ID) id!: string;
+  @Field(() => ID, { nullable: true }) tenantId!: string | null;
+  @Field(() => RoleEnum) role!: string;
+  @Field({ description: 'First characters of the key, to recognise it' }) prefix!: string;
+  @Field(() => String, { nullable: true }) label!: string | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) revokedAt!: Date | null;
+}
+
+@ObjectType()
+export class CreatedApiKey {
+  @Field(() => ApiKeyInfo) apiKey!: ApiKeyInfo;
+  @Field({ description: 'The key itself: shown once, stored only as a hash' }) secret!: string;
+}

@@ -1,0 +1,90 @@
+/**
+ * Wiring: config → store (migrated) → providers (initialised) → orchestrator → GraphQL.
+ * `createApp` is what `verigate serve` and every HTTP test start.
+ */
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Provider } from '../providers/types';
+import type { Context } from './api/context';
+import { errorLoggingPlugin, formatError } from './api/errors-plugin';
+import { buildVerigateSchema } from './api/schema';
+import type { Services } from './api/services';
+import type { Config } from './config';
+import { DEFAULT_IMAGE_LIMITS } from './images';
+import { createLogger, type Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
+import { createProviders } from './providers';
+import { openDb, type Db } from './store/db';
+import { migrate } from './store/migrations';
+import { createStore } from './store/repositories';
+import { CalibrationRegistry } from './verification/calibration';
+import { Orchestrator } from './verification/orchestrator';
+import { ProviderRegistry } from './verification/registry';
+
+export interface AppOptions {
+  logger?: Logger;
+  /** use these providers instead of building them from config (tests: emulator-backed adapters) */
+  providers?: Provider[];
+  /** use this database instead of opening one from config (tests share one per file) */
+  db?: Db;
+}
+
+export interface App {
+  services: Services;
+  apollo: ApolloServer<Context>;
+  metrics: Metrics;
+  isReady(): boolean;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const log = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const metrics = new Metrics();
+  let ready = false;
+
+  const db = opts.db ?? (await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR }));
+  const ownsDb = !opts.db;
+  const applied = await migrate(db);
+  if (applied.length) log.info({ applied, store: db.kind }, 'migrations applied');
+  const store = createStore(db);
+  // checks a crashed process left PENDING; younger ones may belong to a live replica
+  const interrupted = await store.checks.interruptPending(new Date(Date.now() - 2 * config.VERIGATE_PROVIDER_TIMEOUT_MS));
+  if (interrupted) log.warn({ interrupted }, 'checks left PENDING by an earlier process marked ERROR/INTERRUPTED');
+  if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
+
+  const providers = new ProviderRegistry(opts.providers ?? createProviders(config));
+  await providers.init();
+  log.info({ providers: providers.names() }, 'providers initialised');
+
+  const orchestrator = new Orchestrator(store, providers, CalibrationRegistry.loadDefaults(), {
+    defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
+    timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
+    log,
+    metrics,
+  });
+  const services: Services = { config, store, orchestrator, providers, imageLimits: DEFAULT_IMAGE_LIMITS, log };
+
+  const production = config.NODE_ENV === 'production';
+  const apollo = new ApolloServer<Context>({
+    schema: await buildVerigateSchema(),
+    introspection: !production,
+    includeStacktraceInErrorResponses: false,
+    formatError,
+    plugins: [errorLoggingPlugin, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+  });
+  await apollo.start();
+  ready = true;
+
+  return {
+    services,
+    apollo,
+    metrics,
+    isReady: () => ready,
+    async close() {
+      ready = false;
+      await apollo.stop();
+      await providers.close();
+      if (ownsDb) await db.close();
+    },
+  };
+}

@@ -1,0 +1,138 @@
+/** `verigate serve | migrate | keys | schema | eval | calibrate | emulate` */
+import { parseArgs } from 'node:util';
+import { printVerigateSchema } from './api/schema';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './observability/logger';
+import { startServer } from './server';
+import { openDb } from './store/db';
+import { migrate } from './store/migrations';
+import { createStore } from './store/repositories';
+
+const USAGE = `usage: verigate <command>
+  serve                         start the GraphQL server (default)
+  migrate                       apply database migrations and exit
+  keys create --admin [--label L]
+  keys create --tenant ID [--label L]
+                                create an API key and print it (shown once)
+  schema                        print the GraphQL SDL
+  eval --pairs FILE [--json]    face-match accuracy of the local engine on labelled pairs
+  eval --liveness FILE          liveness accuracy on labelled images
+  calibrate --pairs FILE [--out table.json]
+  emulate facia|rekognition [--port N]
+                                run a provider emulator for local development`;
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function runCli(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve();
+      case 'migrate':
+        return await withStore(async (store) => {
+          const applied = await migrate(store.db);
+          out(applied.length ? `applied migrations ${applied.join(', ')} (${store.db.kind})` : `up to date (${store.db.kind})`);
+          return 0;
+        });
+      case 'keys':
+        return await keys(rest);
+      case 'schema':
+        process.stdout.write(await printVerigateSchema());
+        return 0;
+      case 'eval':
+        return await (await import('./eval')).runEval(rest, out);
+      case 'calibrate':
+        return await (await import('./eval')).runCalibrate(rest, out);
+      case 'emulate':
+        return await emulate(rest);
+      default:
+        out(USAGE);
+        return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+    }
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 78;
+    }
+    throw e;
+  }
+}
+
+async function serve(): Promise<undefined> {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  const app = await createApp(config, { logger: log });
+  const running = await startServer(app, config.HOST, config.PORT);
+  log.info({ url: `${running.url}/graphql`, store: app.services.store.db.kind }, 'verigate is serving');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'draining in-flight requests, then stopping');
+    running.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return undefined;
+}
+
+async function withStore<T>(fn: (store: ReturnType<typeof createStore>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR });
+  try {
+    return await fn(createStore(db));
+  } finally {
+    await db.close();
+  }
+}
+
+async function keys(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { admin: { type: 'boolean' }, tenant: { type: 'string' }, label: { type: 'string' } },
+  });
+  if (positionals[0] !== 'create' || Boolean(values.admin) === Boolean(values.tenant)) {
+    out('usage: verigate keys create --admin | --tenant ID [--label L]');
+    return 2;
+  }
+  return withStore(async (store) => {
+    await migrate(store.db);
+    if (values.tenant && !(await store.tenants.get(values.tenant))) {
+      console.error(`no tenant ${values.tenant}`);
+      return 1;
+    }
+    const { apiKey, secret } = await store.keys.create(values.admin ? 'admin' : 'tenant', values.tenant ?? null, values.label ?? 'cli');
+    await store.audit.record('cli', 'apiKey.create', apiKey.tenantId, apiKey.id, { role: apiKey.role });
+    out(secret);
+    console.error(`created ${apiKey.role} key ${apiKey.id} (shown once; only its hash is stored)`);
+    return 0;
+  });
+}
+
+async function emulate(args: string[]): Promise<undefined | number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' } } });
+  const port = values.port ? Number(values.port) : 0;
+  const which = positionals[0];
+  if (which === 'facia') {
+    const { startFaciaEmulator } = await import('../test/fakes/facia-emulator');
+    const emu = await startFaciaEmulator({ port });
+    out(`facia emulator on ${emu.url} (hash_id: ${emu.hashId})`);
+  } else if (which === 'rekognition') {
+    const { startRekognitionEmulator } = await import('../test/fakes/rekognition-emulator');
+    const emu = await startRekognitionEmulator({ port });
+    out(`rekognition emulator on ${emu.url} (set AWS_ENDPOINT_URL_REKOGNITION=${emu.url})`);
+  } else {
+    out('usage: verigate emulate facia|rekognition [--port N]');
+    return 2;
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+/**
+ * One zod schema over the environment (and an optional JSON file named by VERIGATE_CONFIG_FILE;
+ * environment variables win). A bad value stops start-up with a message naming the variable.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { PROVIDER_NAMES } from '../../providers/types';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+export const ConfigSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(4000).pipe(z.number().max(65535)),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PGlite data folder, used when DATABASE_URL is unset */
+  VERIGATE_DATA_DIR: z.string().default('./data'),
+  /** postgres://… switches the store to PostgreSQL */
+  DATABASE_URL: optionalString.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional()),
+  /** ensured at start-up as an admin key (at least 24 characters) */
+  VERIGATE_BOOTSTRAP_ADMIN_KEY: optionalString.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+  VERIGATE_DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES).default('local'),
+  /** comma-separated providers to initialise; default: local, plus facia/rekognition when configured */
+  VERIGATE_PROVIDERS: optionalString,
+  VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
+  VERIGATE_MAX_BODY_BYTES: int(30 * 1024 * 1024, 1024),
+  VERIGATE_MODEL_PACK: z.string().default('faceplugin'),
+  VERIGATE_MODEL_CACHE: optionalString,
+  /** inference worker threads (default: one per core) */
+  VERIGATE_WORKERS: z.coerce.number().int().min(1).optional(),
+  FACIA_URL: optionalString.pipe(z.string().url().optional()),
+  FACIA_HASH_ID: optionalString,
+  FACIA_TIMEOUT_MS: int(15000, 1),
+  /** enables the rekognition provider (credentials from the standard AWS chain) */
+  REKOGNITION_REGION: optionalString,
+  REKOGNITION_QUALITY_FILTER: z.enum(['NONE', 'AUTO', 'LOW', 'MEDIUM', 'HIGH']).default('AUTO'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let fileValues: Record<string, unknown> = {};
+  if (env.VERIGATE_CONFIG_FILE) {
+    const path = resolve(env.VERIGATE_CONFIG_FILE);
+    try {
+      fileValues = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`VERIGATE_CONFIG_FILE: cannot read ${path}: ${(e as Error).message}`);
+    }
+  }
+  const relevant = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).flatMap((k) => (env[k] !== undefined ? [[k, env[k]]] : [])),
+  );
+  const parsed = ConfigSchema.safeParse({ ...fileValues, ...relevant });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,176 @@
+/**
+ * HTTP: /graphql (Apollo), /healthz, /readyz, /metrics on plain node:http. Request ids, body
+ * limit, security headers, slow-client timeouts and graceful drain live here, once.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap } from '@apollo/server';
+import { GraphQLError } from 'graphql';
+import { buildContext } from './api/context';
+import type { App } from './app';
+import { VerigateError } from './errors';
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** stop accepting, let in-flight requests finish, then close the app */
+  close(): Promise<void>;
+}
+
+export async function startServer(app: App, host: string, port: number): Promise<RunningServer> {
+  const maxBody = app.services.config.VERIGATE_MAX_BODY_BYTES;
+  const server = createServer((req, res) => {
+    const started = performance.now();
+    const requestId = validRequestId(req.headers['x-request-id']) ?? randomUUID();
+    res.setHeader('x-request-id', requestId);
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const route = routeOf(req.url ?? '/');
+    handle(app, route, req, res, requestId, maxBody)
+      .catch((err) => {
+        app.services.log.error({ err, requestId }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+        else res.destroy();
+      })
+      .finally(() => app.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, (performance.now() - started) / 1000));
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  return {
+    server,
+    url,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await app.close();
+    },
+  };
+}
+
+type Route = 'graphql' | 'healthz' | 'readyz' | 'metrics' | 'other';
+function routeOf(url: string): Route {
+  const path = url.split('?')[0];
+  if (path === '/graphql') return 'graphql';
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1) as Route;
+  return 'other';
+}
+
+async function handle(app: App, route: Route, req: IncomingMessage, res: ServerResponse, requestId: string, maxBody: number) {
+  switch (route) {
+    case 'healthz':
+      return sendJson(res, 200, { status: 'ok' });
+    case 'readyz':
+      return app.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+    case 'metrics':
+      res.setHeader('content-type', app.metrics.registry.contentType);
+      res.end(await app.metrics.registry.metrics());
+      return;
+    case 'other':
+      return sendJson(res, 404, { error: 'not found' });
+    case 'graphql':
+      return graphql(app, req, res, requestId, maxBody);
+  }
+}
+
+async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requestId: string, maxBody: number) {
+  if (req.method !== 'GET' && req.method !== 'POST') {
+    res.setHeader('allow', 'GET, POST');
+    return sendError(res, 405, new VerigateError('BAD_REQUEST', 'GraphQL takes GET or POST'));
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBody) return sendError(res, 413, tooLarge(maxBody), true);
+  const raw = await readBody(req, maxBody);
+  if (raw === null) return sendError(res, 413, tooLarge(maxBody), true);
+
+  const headers = new HeaderMap();
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+  let body: unknown = undefined;
+  if (req.method === 'POST' && (headers.get('content-type') ?? '').includes('application/json')) {
+    try {
+      body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      return sendError(res, 400, new VerigateError('BAD_REQUEST', 'Request body is not valid JSON'));
+    }
+    if (Array.isArray(body)) return sendError(res, 400, new VerigateError('BAD_REQUEST', 'Batched requests are not supported'));
+  } else if (req.method === 'POST') {
+    body = raw.toString('utf8');
+  }
+
+  let context;
+  try {
+    context = await buildContext(app.services, req.headers, requestId);
+  } catch (e) {
+    if (e instanceof VerigateError) return sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 400, e);
+    throw e;
+  }
+
+  const search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
+  const response = await app.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method, headers, search, body },
+    context: async () => context,
+  });
+  for (const [k, v] of response.headers) res.setHeader(k, v);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+  } else {
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+}
+
+const tooLarge = (max: number) => new VerigateError('PAYLOAD_TOO_LARGE', `Request body exceeds ${max} bytes`, { maxBytes: max });
+
+/** Reads the body, or returns null (and stops reading) once it passes `max` bytes. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendError(res: ServerResponse, status: number, e: GraphQLError, closeConnection = false) {
+  if (closeConnection) res.setHeader('connection', 'close');
+  sendJson(res, status, { errors: [{ message: e.message, extensions: e.extensions }] });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+function validRequestId(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s && /^[A-Za-z0-9._-]{1,128}$/.test(s) ? s : undefined;
+}

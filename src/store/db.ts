@@ -1,0 +1,116 @@
+/**
+ * The SQL seam: PGlite (embedded PostgreSQL, default) or PostgreSQL by URL, behind one tiny
+ * interface. One dialect, one migration set. `queries` counts statements so tests can prove
+ * that batched loading costs a constant number of queries.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Pool, type PoolConfig } from 'pg';
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** statements run so far (for tests and metrics) */
+  readonly queries: number;
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+class PGliteDb implements Db {
+  readonly kind = 'pglite' as const;
+  queries = 0;
+  constructor(private readonly pg: PGlite) {}
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    this.queries++;
+    return (await this.pg.query<T>(sql, params)).rows;
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.pg.transaction((tx) =>
+      fn({
+        query: async <R>(sql: string, params: unknown[] = []) => {
+          this.queries++;
+          return (await tx.query<R>(sql, params)).rows;
+        },
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.pg.close();
+  }
+}
+
+class PostgresDb implements Db {
+  readonly kind = 'postgres' as const;
+  queries = 0;
+  constructor(private readonly pool: Pool) {}
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    this.queries++;
+    return (await this.pool.query(sql, params)).rows as T[];
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({
+        query: async <R>(sql: string, params: unknown[] = []) => {
+          this.queries++;
+          return (await client.query(sql, params)).rows as R[];
+        },
+      });
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}
+
+export interface OpenOptions {
+  /** postgres://… ; when absent, PGlite under dataDir */
+  databaseUrl?: string;
+  dataDir?: string;
+  /** PostgreSQL only: a schema to use (created if missing) — lets test files share one database */
+  schema?: string;
+  poolSize?: number;
+}
+
+export async function openDb(opts: OpenOptions): Promise<Db> {
+  if (opts.databaseUrl) {
+    const config: PoolConfig = { connectionString: opts.databaseUrl, max: opts.poolSize ?? 10 };
+    if (opts.schema) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`bad schema name ${opts.schema}`);
+      const admin = new Pool({ connectionString: opts.databaseUrl, max: 1 });
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${opts.schema}`).finally(() => admin.end());
+      config.options = `-c search_path=${opts.schema}`;
+    }
+    const pool = new Pool(config);
+    await pool.query('SELECT 1');
+    return new PostgresDb(pool);
+  }
+  // PGlite keeps one folder per database; 'memory://' gives a throw-away one
+  const dir = opts.dataDir ?? './data';
+  let dataDir = dir;
+  if (!dir.startsWith('memory://')) {
+    dataDir = resolve(dir, 'pglite');
+    mkdirSync(dataDir, { recursive: true });
+  }
+  const pg = new PGlite(dataDir);
+  await pg.waitReady;
+  return new PGliteDb(pg);
+}

@@ -1,0 +1,109 @@
+/**
+ * The one migration set, for PGlite and PostgreSQL alike. Append only: never edit a migration
+ * that has shipped. Applied under an advisory lock so replicas starting together don't race.
+ */
+import type { Db } from './db';
+
+export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
+  {
+    id: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE tenants (
+        id uuid PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        provider text,
+        created_at timestamptz NOT NULL
+      );
+      CREATE TABLE api_keys (
+        id uuid PRIMARY KEY,
+        tenant_id uuid REFERENCES tenants(id) ON DELETE CASCADE,
+        role text NOT NULL CHECK (role IN ('tenant', 'admin')),
+        key_hash text NOT NULL UNIQUE,
+        prefix text NOT NULL,
+        label text,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        CHECK (role = 'admin' OR tenant_id IS NOT NULL)
+      );
+      CREATE TABLE checks (
+        id uuid PRIMARY KEY,
+        tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        reference_id text,
+        idempotency_key text,
+        kind text NOT NULL,
+        status text NOT NULL,
+        reasons text[] NOT NULL DEFAULT '{}',
+        provider text,
+        face_match jsonb,
+        liveness jsonb,
+        image_digests jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL,
+        completed_at timestamptz
+      );
+      CREATE INDEX checks_tenant_created ON checks (tenant_id, created_at DESC, id DESC);
+      CREATE INDEX checks_created ON checks (created_at DESC, id DESC);
+      CREATE INDEX checks_reference ON checks (tenant_id, reference_id);
+      CREATE INDEX checks_pending ON checks (status) WHERE status = 'PENDING';
+      CREATE UNIQUE INDEX checks_idempotency ON checks (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE TABLE attempts (
+        id uuid PRIMARY KEY,
+        check_id uuid NOT NULL REFERENCES checks(id) ON DELETE CASCADE,
+        tenant_id uuid NOT NULL,
+        seq integer NOT NULL,
+        provider text NOT NULL,
+        role text NOT NULL,
+        outcome text NOT NULL,
+        latency_ms integer NOT NULL,
+        error_code text,
+        raw jsonb NOT NULL DEFAULT '{}',
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX attempts_check ON attempts (check_id, seq);
+      CREATE TABLE policies (
+        tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        version integer NOT NULL,
+        policy jsonb NOT NULL,
+        author text NOT NULL,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (tenant_id, version)
+      );
+      CREATE TABLE audit_log (
+        id uuid PRIMARY KEY,
+        at timestamptz NOT NULL,
+        actor text NOT NULL,
+        action text NOT NULL,
+        tenant_id uuid,
+        target text,
+        detail jsonb NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX audit_log_at ON audit_log (at DESC);
+    `,
+  },
+];
+
+export async function migrate(db: Db): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7242001)');
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = new Set((await tx.query<{ id: number }>('SELECT id FROM schema_migrations')).map((r) => r.id));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.id)) continue;
+      for (const stmt of m.sql.split(';').map((s) => s.trim()).filter(Boolean)) await tx.query(stmt);
+      await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
+      applied.push(m.id);
+    }
+    return applied;
+  });
+}
+
+export async function pendingMigrations(db: Db): Promise<number> {
+  const rows = await db
+    .query<{ id: number }>('SELECT id FROM schema_migrations')
+    .catch(() => [] as { id: number }[]);
+  const done = new Set(rows.map((r) => r.id));
+  return MIGRATIONS.filter((m) => !done.has(m.id)).length;
+}

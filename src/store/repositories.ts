@@ -1,0 +1,358 @@
+/**
+ * Repositories. Tenant isolation lives here: every read and write of checks and attempts takes a
+ * `Scope`, and a tenant scope always adds `tenant_id = …` — resolvers cannot forget it.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { ProviderName } from '../../providers/types';
+import type {
+  AttemptRecord,
+  CheckKind,
+  CheckRecord,
+  CheckStatus,
+  ImageDigests,
+  Scope,
+} from '../verification/types';
+import type { Db, Queryable } from './db';
+
+export interface Tenant {
+  id: string;
+  name: string;
+  provider: ProviderName | null;
+  createdAt: Date;
+}
+
+export interface ApiKey {
+  id: string;
+  tenantId: string | null;
+  role: 'tenant' | 'admin';
+  prefix: string;
+  label: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+type Row = Record<string, any>;
+
+const toTenant = (r: Row): Tenant => ({ id: r.id, name: r.name, provider: r.provider, createdAt: r.created_at });
+const toKey = (r: Row): ApiKey => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  role: r.role,
+  prefix: r.prefix,
+  label: r.label,
+  createdAt: r.created_at,
+  revokedAt: r.revoked_at,
+});
+const toCheck = (r: Row): CheckRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  referenceId: r.reference_id,
+  idempotencyKey: r.idempotency_key,
+  kind: r.kind,
+  status: r.status,
+  reasons: r.reasons ?? [],
+  provider: r.provider,
+  faceMatch: r.face_match,
+  liveness: r.liveness,
+  imageDigests: r.image_digests ?? {},
+  createdAt: r.created_at,
+  completedAt: r.completed_at,
+});
+const toAttempt = (r: Row): AttemptRecord => ({
+  id: r.id,
+  checkId: r.check_id,
+  tenantId: r.tenant_id,
+  seq: r.seq,
+  provider: r.provider,
+  role: r.role,
+  outcome: r.outcome,
+  latencyMs: r.latency_ms,
+  errorCode: r.error_code,
+  raw: r.raw ?? {},
+  createdAt: r.created_at,
+});
+
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+export class TenantRepo {
+  constructor(private readonly db: Db) {}
+
+  async create(name: string, provider: ProviderName | null = null): Promise<Tenant> {
+    const rows = await this.db.query(
+      'INSERT INTO tenants (id, name, provider, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING *',
+      [randomUUID(), name, provider, new Date()],
+    );
+    if (!rows[0]) throw new TenantNameTaken(name);
+    return toTenant(rows[0]);
+  }
+
+  async byIds(ids: readonly string[]): Promise<Tenant[]> {
+    const rows = await this.db.query('SELECT * FROM tenants WHERE id = ANY($1::uuid[])', [ids]);
+    return rows.map(toTenant);
+  }
+
+  async get(id: string): Promise<Tenant | null> {
+    if (!isUuid(id)) return null;
+    return (await this.byIds([id]))[0] ?? null;
+  }
+
+  async list(): Promise<Tenant[]> {
+    return (await this.db.query('SELECT * FROM tenants ORDER BY created_at, id')).map(toTenant);
+  }
+
+  async setProvider(id: string, provider: ProviderName | null): Promise<Tenant | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.db.query('UPDATE tenants SET provider = $2 WHERE id = $1 RETURNING *', [id, provider]);
+    return rows[0] ? toTenant(rows[0]) : null;
+  }
+}
+
+export class TenantNameTaken extends Error {
+  constructor(readonly tenantName: string) {
+    super(`a tenant named '${tenantName}' exists already`);
+  }
+}
+
+export class ApiKeyRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Creates a key; the secret is returned once and only its SHA-256 is stored. */
+  async create(role: 'tenant' | 'admin', tenantId: string | null, label: string | null = null, secret?: string) {
+    const key = secret ?? `vg_${role === 'admin' ? 'adm' : 'tnt'}_${randomBytes(24).toString('base64url')}`;
+    const rows = await this.db.query(
+      `INSERT INTO api_keys (id, tenant_id, role, key_hash, prefix, label, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [randomUUID(), tenantId, role, hashKey(key), key.slice(0, 10), label, new Date()],
+    );
+    return { apiKey: toKey(rows[0]), secret: key };
+  }
+
+  /** Ensures a known secret exists as an admin key (bootstrap); no-op if present. */
+  async ensureAdmin(secret: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO api_keys (id, tenant_id, role, key_hash, prefix, label, created_at)
+       VALUES ($1, NULL, 'admin', $2, $3, 'bootstrap', $4) ON CONFLICT (key_hash) DO NOTHING`,
+      [randomUUID(), hashKey(secret), secret.slice(0, 10), new Date()],
+    );
+  }
+
+  async findActive(secret: string): Promise<ApiKey | null> {
+    const rows = await this.db.query('SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hashKey(secret)]);
+    return rows[0] ? toKey(rows[0]) : null;
+  }
+
+  async revoke(id: string): Promise<ApiKey | null> {
+    if (!isUuid(id)) return null;
+    const rows = await this.db.query(
+      'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *',
+      [id, new Date()],
+    );
+    return rows[0] ? toKey(rows[0]) : null;
+  }
+}
+
+export interface CheckFilter {
+  status?: CheckStatus;
+  provider?: ProviderName;
+  referenceId?: string;
+  tenantId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface NewCheck {
+  tenantId: string;
+  kind: CheckKind;
+  referenceId?: string | null;
+  idempotencyKey?: string | null;
+  imageDigests: ImageDigests;
+}
+
+export type NewAttempt = Omit<AttemptRecord, 'id' | 'checkId' | 'tenantId' | 'createdAt' | 'seq'>;
+
+export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider' | 'faceMatch' | 'liveness'>;
+
+/** A position in the newest-first order of checks: opaque to clients. */
+interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+export const encodeCursor = (c: CheckRecord) => Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
+export function decodeCursor(s: string): Cursor | null {
+  const [at, id] = Buffer.from(s, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at);
+  return isUuid(id ?? '') && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : null;
+}
+
+export class CheckRepo {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Writes the check PENDING before any provider is called. With an idempotency key, a second
+   * insert for the same tenant and key returns the existing check instead (`created: false`).
+   */
+  async createPending(c: NewCheck): Promise<{ check: CheckRecord; created: boolean }> {
+    const rows = await this.db.query(
+      `INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
+       VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
+       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+      [randomUUID(), c.tenantId, c.referenceId ?? null, c.idempotencyKey ?? null, c.kind, JSON.stringify(c.imageDigests), new Date()],
+    );
+    if (rows[0]) return { check: toCheck(rows[0]), created: true };
+    const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
+      c.tenantId,
+      c.idempotencyKey,
+    ]);
+    return { check: toCheck(existing[0]), created: false };
+  }
+
+  /** Attempts and the final result in one transaction. Only a PENDING check can complete. */
+  async complete(check: CheckRecord, result: CheckCompletion, attempts: readonly NewAttempt[]): Promise<CheckRecord> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(
+        `UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8
+         WHERE id = $1 AND tenant_id = $2 AND status = 'PENDING' RETURNING *`,
+        [
+          check.id,
+          check.tenantId,
+          result.status,
+          result.reasons,
+          result.provider,
+          result.faceMatch ? JSON.stringify(result.faceMatch) : null,
+          result.liveness ? JSON.stringify(result.liveness) : null,
+          new Date(),
+        ],
+      );
+      if (!rows[0]) throw new Error(`check ${check.id} is not PENDING any more`);
+      await insertAttempts(tx, check, attempts);
+      return toCheck(rows[0]);
+    });
+  }
+
+  async get(scope: Scope, id: string): Promise<CheckRecord | null> {
+    if (!isUuid(id)) return null;
+    const rows =
+      scope.role === 'admin'
+        ? await this.db.query('SELECT * FROM checks WHERE id = $1', [id])
+        : await this.db.query('SELECT * FROM checks WHERE id = $1 AND tenant_id = $2', [id, scope.tenantId]);
+    return rows[0] ? toCheck(rows[0]) : null;
+  }
+
+  /** Newest first; `first + 1` rows are read to know whether another page follows. */
+  async list(
+    scope: Scope,
+    filter: CheckFilter,
+    first: number,
+    after?: string,
+  ): Promise<{ checks: CheckRecord[]; hasNextPage: boolean }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (scope.role === 'tenant') add('tenant_id = ?', scope.tenantId);
+    if (filter.tenantId !== undefined) {
+      if (!isUuid(filter.tenantId)) return { checks: [], hasNextPage: false };
+      add('tenant_id = ?', filter.tenantId);
+    }
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.provider) add('provider = ?', filter.provider);
+    if (filter.referenceId !== undefined) add('reference_id = ?', filter.referenceId);
+    if (filter.from) add('created_at >= ?', filter.from);
+    if (filter.to) add('created_at < ?', filter.to);
+    if (after !== undefined) {
+      const cursor = decodeCursor(after);
+      if (!cursor) throw new BadCursor();
+      params.push(cursor.createdAt, cursor.id);
+      where.push(`(created_at, id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(first + 1);
+    const rows = await this.db.query(
+      `SELECT * FROM checks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return { checks: rows.slice(0, first).map(toCheck), hasNextPage: rows.length > first };
+  }
+
+  /** Attempts of many checks in one query (DataLoader batch), filtered by scope. */
+  async attemptsFor(scope: Scope, checkIds: readonly string[]): Promise<AttemptRecord[]> {
+    const rows =
+      scope.role === 'admin'
+        ? await this.db.query('SELECT * FROM attempts WHERE check_id = ANY($1::uuid[]) ORDER BY check_id, seq', [checkIds])
+        : await this.db.query(
+            'SELECT * FROM attempts WHERE check_id = ANY($1::uuid[]) AND tenant_id = $2 ORDER BY check_id, seq',
+            [checkIds, scope.tenantId],
+          );
+    return rows.map(toAttempt);
+  }
+
+  /** Checks left PENDING by a crash become ERROR/INTERRUPTED (run at start-up, before serving). */
+  async interruptPending(olderThan: Date): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE checks SET status = 'ERROR', reasons = ARRAY['INTERRUPTED'], completed_at = $2
+       WHERE status = 'PENDING' AND created_at < $1 RETURNING id`,
+      [olderThan, new Date()],
+    );
+    return rows.length;
+  }
+}
+
+export class BadCursor extends Error {
+  constructor() {
+    super('invalid cursor');
+  }
+}
+
+async function insertAttempts(tx: Queryable, check: CheckRecord, attempts: readonly NewAttempt[]) {
+  if (attempts.length === 0) return;
+  const values: string[] = [];
+  const params: unknown[] = [];
+  const now = new Date();
+  attempts.forEach((a, i) => {
+    const row = [randomUUID(), check.id, check.tenantId, i + 1, a.provider, a.role, a.outcome, Math.round(a.latencyMs), a.errorCode, JSON.stringify(a.raw), now];
+    values.push(`(${row.map((_, j) => `$${params.length + j + 1}`).join(', ')})`);
+    params.push(...row);
+  });
+  await tx.query(
+    `INSERT INTO attempts (id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, raw, created_at)
+     VALUES ${values.join(', ')}`,
+    params,
+  );
+}
+
+export class AuditRepo {
+  constructor(private readonly db: Db) {}
+
+  async record(actor: string, action: string, tenantId: string | null, target: string | null, detail: Record<string, unknown> = {}) {
+    await this.db.query(
+      'INSERT INTO audit_log (id, at, actor, action, tenant_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [randomUUID(), new Date(), actor, action, tenantId, target, JSON.stringify(detail)],
+    );
+  }
+
+  async list(limit = 100): Promise<Array<{ at: Date; actor: string; action: string; tenantId: string | null; target: string | null; detail: Record<string, unknown> }>> {
+    const rows = await this.db.query('SELECT * FROM audit_log ORDER BY at DESC LIMIT $1', [limit]);
+    return rows.map((r: Row) => ({ at: r.at, actor: r.actor, action: r.action, tenantId: r.tenant_id, target: r.target, detail: r.detail }));
+  }
+}
+
+export interface Store {
+  db: Db;
+  tenants: TenantRepo;
+  keys: ApiKeyRepo;
+  checks: CheckRepo;
+  audit: AuditRepo;
+}
+
+export const createStore = (db: Db): Store => ({
+  db,
+  tenants: new TenantRepo(db),
+  keys: new ApiKeyRepo(db),
+  checks: new CheckRepo(db),
+  audit: new AuditRepo(db),
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (s: string) => UUID.test(s);
