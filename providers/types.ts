@@ -27,6 +27,7 @@ export const REASON_CODES = [
   'PROVIDER_QUOTA_EXCEEDED',
   'TIMEOUT',
   'INTERRUPTED',
+  'INTERNAL_ERROR',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 

@@ -27,6 +27,8 @@ export interface AppOptions {
   providers?: Provider[];
   /** use this database instead of opening one from config (tests share one per file) */
   db?: Db;
+  /** calibration tables (default: the committed ones in models/calibration) */
+  calibration?: CalibrationRegistry;
 }
 
 export interface App {
@@ -56,7 +58,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   await providers.init();
   log.info({ providers: providers.names() }, 'providers initialised');
 
-  const orchestrator = new Orchestrator(store, providers, CalibrationRegistry.loadDefaults(), {
+  const orchestrator = new Orchestrator(store, providers, opts.calibration ?? CalibrationRegistry.loadDefaults(), {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
     timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
     log,

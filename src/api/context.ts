@@ -39,7 +39,7 @@ export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
   return Array.isArray(x) ? x[0] : x;
 }
 
-export async function buildContext(services: Services, headers: IncomingHttpHeaders, requestId = randomUUID()): Promise<Context> {
+export async function buildContext(services: Services, headers: IncomingHttpHeaders, requestId: string = randomUUID()): Promise<Context> {
   const key = apiKeyFrom(headers);
   let principal: Principal | null = null;
   if (key !== undefined) {

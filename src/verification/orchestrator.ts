@@ -87,29 +87,45 @@ export class Orchestrator {
     if (!created) return this.repeat(check, req);
 
     const providerName = req.tenant.provider ?? this.opts.defaultProvider;
+    try {
+      return await this.execute(check, providerName, req);
+    } catch (e) {
+      if (e instanceof VerigateError) throw e;
+      // a bug or a store failure after the check was written: it must not stay PENDING
+      this.opts.log.error({ err: e, requestId: req.requestId, checkId: check.id }, 'check failed unexpectedly');
+      await this.store.checks
+        .complete(check, { status: 'ERROR', reasons: ['INTERNAL_ERROR'], provider: providerName, faceMatch: null, liveness: null }, [])
+        .catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; start-up recovery will'));
+      throw e;
+    }
+  }
+
+  private async execute(check: CheckRecord, providerName: ProviderName, req: VerificationRequest): Promise<CheckRecord> {
     const started = performance.now();
-    let completion: CheckCompletion;
-    let attempt: NewAttempt;
+    let outcome: CheckOutcome | undefined;
     let failure: ProviderError | null = null;
     try {
-      const outcome = await this.call(providerName, req);
-      attempt = { provider: providerName, role: 'primary', outcome: 'OK', latencyMs: performance.now() - started, errorCode: null, raw: outcome.raw };
-      completion = { ...this.decideOutcome(outcome), provider: providerName };
+      outcome = await this.call(providerName, req);
     } catch (e) {
-      failure = isProviderError(e) ? e : new ProviderError(providerName, 'Transient', 'PROVIDER_ERROR', 'provider failed unexpectedly', {}, { cause: e });
       if (!isProviderError(e)) this.opts.log.error({ err: e, requestId: req.requestId, provider: providerName }, 'provider threw an unclassified error');
-      attempt = {
-        provider: providerName,
-        role: 'primary',
-        outcome: failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind],
-        latencyMs: performance.now() - started,
-        errorCode: failure.reason,
-        raw: failure.raw,
-      };
-      completion = { status: 'ERROR', reasons: [failure.reason], provider: providerName, faceMatch: null, liveness: null };
+      failure = isProviderError(e) ? e : new ProviderError(providerName, 'Transient', 'PROVIDER_ERROR', `provider '${providerName}' failed unexpectedly`, {}, { cause: e });
     }
-    this.opts.metrics.providerCalls.observe({ provider: providerName, outcome: attempt.outcome }, attempt.latencyMs / 1000);
+    const latencyMs = performance.now() - started;
+    const attempt: NewAttempt = failure
+      ? {
+          provider: providerName,
+          role: 'primary',
+          outcome: failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind],
+          latencyMs,
+          errorCode: failure.reason,
+          raw: failure.raw,
+        }
+      : { provider: providerName, role: 'primary', outcome: 'OK', latencyMs, errorCode: null, raw: outcome!.raw };
+    this.opts.metrics.providerCalls.observe({ provider: providerName, outcome: attempt.outcome }, latencyMs / 1000);
 
+    const completion: CheckCompletion = failure
+      ? { status: 'ERROR', reasons: [failure.reason], provider: providerName, faceMatch: null, liveness: null }
+      : { ...this.decideOutcome(outcome!), provider: providerName };
     const done = await this.store.checks.complete(check, completion, [attempt]);
     this.opts.metrics.checks.inc({ kind: done.kind, provider: providerName, status: done.status });
     if (failure) throw this.clientError(failure, done);
