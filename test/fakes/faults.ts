@@ -51,7 +51,8 @@ export interface Answer {
   body: string;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** unref'd: a pending fault delay never keeps a test process alive after the emulator closed */
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * Send `answer` (computed by the real handler) through `fault`, if any. Returns the status sent, or
