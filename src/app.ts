@@ -54,7 +54,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (interrupted) log.warn({ interrupted }, 'checks left PENDING by an earlier process marked ERROR/INTERRUPTED');
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
 
-  const providers = new ProviderRegistry(opts.providers ?? createProviders(config));
+  const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
   await providers.init();
   log.info({ providers: providers.names() }, 'providers initialised');
 

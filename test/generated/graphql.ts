@@ -1,0 +1,488 @@
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** A date-time string at UTC, such as 2007-12-03T10:15:30Z, compliant with the `date-time` format outlined in section 5.6 of the RFC 3339 profile of the ISO 8601 standard for representation of dates and times using the Gregorian calendar.This scalar is serialized to a string in ISO 8601 format and parsed from a string in ISO 8601 format. */
+  DateTimeISO: { input: string; output: string; }
+  /** The `JSONObject` scalar type represents JSON objects as specified by [ECMA-404](http://www.ecma-international.org/publications/files/ECMA-ST/ECMA-404.pdf). */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
+};
+
+export type ApiKeyInfo = {
+  __typename?: 'ApiKeyInfo';
+  createdAt: Scalars['DateTimeISO']['output'];
+  id: Scalars['ID']['output'];
+  label?: Maybe<Scalars['String']['output']>;
+  /** First characters of the key, to recognise it */
+  prefix: Scalars['String']['output'];
+  revokedAt?: Maybe<Scalars['DateTimeISO']['output']>;
+  role: Role;
+  tenantId?: Maybe<Scalars['ID']['output']>;
+};
+
+/** One provider call made for a check */
+export type Attempt = {
+  __typename?: 'Attempt';
+  errorCode?: Maybe<Scalars['String']['output']>;
+  latencyMs: Scalars['Int']['output'];
+  outcome: AttemptOutcome;
+  provider: ProviderName;
+  /** The provider's own numbers (admins only; null for tenants) */
+  raw?: Maybe<Scalars['JSONObject']['output']>;
+  role: Scalars['String']['output'];
+};
+
+export type AttemptOutcome =
+  | 'BAD_INPUT'
+  | 'FAILED'
+  | 'OK'
+  | 'QUOTA_EXCEEDED'
+  | 'TIMEOUT'
+  | 'TRANSIENT'
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE';
+
+export type CheckConnection = {
+  __typename?: 'CheckConnection';
+  edges: Array<CheckEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CheckEdge = {
+  __typename?: 'CheckEdge';
+  cursor: Scalars['String']['output'];
+  node: VerificationResult;
+};
+
+export type CheckFilterInput = {
+  /** Created at or after */
+  from?: InputMaybe<Scalars['DateTimeISO']['input']>;
+  provider?: InputMaybe<ProviderName>;
+  referenceId?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<CheckStatus>;
+  /** Admins only; a tenant key sees its own tenant whatever this says */
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+  /** Created before */
+  to?: InputMaybe<Scalars['DateTimeISO']['input']>;
+};
+
+export type CheckKind =
+  | 'FACE_MATCH'
+  | 'LIVENESS'
+  | 'VERIFY_IDENTITY';
+
+export type CheckLivenessInput = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  referenceId?: InputMaybe<Scalars['String']['input']>;
+  selfie: Scalars['String']['input'];
+};
+
+/** Where a check stands */
+export type CheckStatus =
+  | 'ACCEPTED'
+  | 'ERROR'
+  | 'INCONCLUSIVE'
+  | 'PENDING'
+  | 'REJECTED';
+
+export type CompareFacesInput = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  referenceId?: InputMaybe<Scalars['String']['input']>;
+  /** Must hold exactly one dominant face */
+  source: Scalars['String']['input'];
+  /** The largest face is compared */
+  target: Scalars['String']['input'];
+};
+
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  apiKey: ApiKeyInfo;
+  /** The key itself: shown once, stored only as a hash */
+  secret: Scalars['String']['output'];
+};
+
+/** Face match on the unified scale */
+export type FaceMatch = {
+  __typename?: 'FaceMatch';
+  /** Estimated false-match rate */
+  fmr: Scalars['Float']['output'];
+  /** FMR lies beyond what the calibration table measured (extrapolated from its tail) */
+  fmrExtrapolated: Scalars['Boolean']['output'];
+  /** FaceTec-style level 0..10 (6 ↔ FMR 1e-5) */
+  matchLevel: Scalars['Int']['output'];
+  /** FMR at or below the tenant threshold */
+  matched: Scalars['Boolean']['output'];
+  /** Unified score 0..1 (−log10(FMR)/10) */
+  score: Scalars['Float']['output'];
+  /** The FMR at or below which the policy accepts */
+  threshold: Scalars['Float']['output'];
+};
+
+/** SHA-256 of each image as received; images themselves are never stored */
+export type ImageDigests = {
+  __typename?: 'ImageDigests';
+  document?: Maybe<Scalars['String']['output']>;
+  selfie?: Maybe<Scalars['String']['output']>;
+  source?: Maybe<Scalars['String']['output']>;
+  target?: Maybe<Scalars['String']['output']>;
+};
+
+/** Passive liveness. Show end users pass/fail only, never the score. */
+export type Liveness = {
+  __typename?: 'Liveness';
+  live: Scalars['Boolean']['output'];
+  /** Probability that the capture is a live person */
+  score: Scalars['Float']['output'];
+  threshold: Scalars['Float']['output'];
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Passive liveness on a selfie */
+  checkLiveness: VerificationResult;
+  /** Is the face in source the same person as the largest face in target? */
+  compareFaces: VerificationResult;
+  /** The secret is shown once; only its hash is stored */
+  createApiKey: CreatedApiKey;
+  createTenant: Tenant;
+  revokeApiKey: ApiKeyInfo;
+  /** Route the tenant's checks to this provider (null: the server default) */
+  setTenantProvider: Tenant;
+  /** Selfie + ID document: face match and liveness, decided by the tenant policy */
+  verifyIdentity: VerificationResult;
+};
+
+
+export type MutationCheckLivenessArgs = {
+  input: CheckLivenessInput;
+};
+
+
+export type MutationCompareFacesArgs = {
+  input: CompareFacesInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  label?: InputMaybe<Scalars['String']['input']>;
+  role: Role;
+  tenantId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type MutationCreateTenantArgs = {
+  name: Scalars['String']['input'];
+  provider?: InputMaybe<ProviderName>;
+};
+
+
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetTenantProviderArgs = {
+  provider?: InputMaybe<ProviderName>;
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type MutationVerifyIdentityArgs = {
+  input: VerifyIdentityInput;
+};
+
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  endCursor?: Maybe<Scalars['String']['output']>;
+  hasNextPage: Scalars['Boolean']['output'];
+};
+
+export type ProviderName =
+  | 'facia'
+  | 'local'
+  | 'rekognition';
+
+export type Query = {
+  __typename?: 'Query';
+  /** A check by id: a tenant's own; admins any */
+  check?: Maybe<VerificationResult>;
+  /** Checks, newest first (Relay-style connection) */
+  checks: CheckConnection;
+  tenant?: Maybe<Tenant>;
+  tenants: Array<Tenant>;
+};
+
+
+export type QueryCheckArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryChecksArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<CheckFilterInput>;
+  first?: Scalars['Int']['input'];
+};
+
+
+export type QueryTenantArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** Why a check did not pass, or what a provider noticed */
+export type ReasonCode =
+  | 'BAD_IMAGE'
+  | 'BLURRY'
+  | 'EXTREME_POSE'
+  | 'FACE_MISMATCH'
+  | 'FACE_TOO_SMALL'
+  | 'INTERNAL_ERROR'
+  | 'INTERRUPTED'
+  | 'LIVENESS_FAILED'
+  | 'LIVENESS_SESSION_EXPIRED'
+  | 'MATCH_INCONCLUSIVE'
+  | 'MULTIPLE_FACES'
+  | 'NO_FACE'
+  | 'PROVIDER_ERROR'
+  | 'PROVIDER_QUOTA_EXCEEDED'
+  | 'PROVIDER_UNAUTHORIZED'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'TIMEOUT';
+
+export type Role =
+  | 'admin'
+  | 'tenant';
+
+export type Tenant = {
+  __typename?: 'Tenant';
+  createdAt: Scalars['DateTimeISO']['output'];
+  id: Scalars['ID']['output'];
+  name: Scalars['String']['output'];
+  /** Provider override; null = server default */
+  provider?: Maybe<ProviderName>;
+};
+
+/** The unified result of one check */
+export type VerificationResult = {
+  __typename?: 'VerificationResult';
+  /** Provider calls made for this check; raw numbers for admins only */
+  attempts: Array<Attempt>;
+  completedAt?: Maybe<Scalars['DateTimeISO']['output']>;
+  createdAt: Scalars['DateTimeISO']['output'];
+  faceMatch?: Maybe<FaceMatch>;
+  id: Scalars['ID']['output'];
+  imageDigests: ImageDigests;
+  kind: CheckKind;
+  liveness?: Maybe<Liveness>;
+  /** The provider whose result decided */
+  provider?: Maybe<ProviderName>;
+  reasons: Array<ReasonCode>;
+  /** The caller's own id for the subject */
+  referenceId?: Maybe<Scalars['String']['output']>;
+  status: CheckStatus;
+  tenant?: Maybe<Tenant>;
+  tenantId: Scalars['ID']['output'];
+};
+
+export type VerifyIdentityInput = {
+  /** ID-document image, base64 or data URI (JPEG/PNG) */
+  document: Scalars['String']['input'];
+  /** A repeat with the same key returns the stored result without calling providers again */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Rekognition Face Liveness session whose reference image stands in for the selfie */
+  livenessSessionId?: InputMaybe<Scalars['String']['input']>;
+  /** The caller's own id for the subject */
+  referenceId?: InputMaybe<Scalars['String']['input']>;
+  /** Selfie, base64 or data URI (JPEG/PNG). Required unless livenessSessionId is given. */
+  selfie?: InputMaybe<Scalars['String']['input']>;
+};
+
+export type AttemptOutcome =
+  | 'BAD_INPUT'
+  | 'FAILED'
+  | 'OK'
+  | 'QUOTA_EXCEEDED'
+  | 'TIMEOUT'
+  | 'TRANSIENT'
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE';
+
+export type CheckFilterInput = {
+  /** Created at or after */
+  from?: string | null | undefined;
+  provider?: ProviderName | null | undefined;
+  referenceId?: string | null | undefined;
+  status?: CheckStatus | null | undefined;
+  /** Admins only; a tenant key sees its own tenant whatever this says */
+  tenantId?: string | number | null | undefined;
+  /** Created before */
+  to?: string | null | undefined;
+};
+
+export type CheckKind =
+  | 'FACE_MATCH'
+  | 'LIVENESS'
+  | 'VERIFY_IDENTITY';
+
+export type CheckLivenessInput = {
+  idempotencyKey?: string | null | undefined;
+  referenceId?: string | null | undefined;
+  selfie: string;
+};
+
+/** Where a check stands */
+export type CheckStatus =
+  | 'ACCEPTED'
+  | 'ERROR'
+  | 'INCONCLUSIVE'
+  | 'PENDING'
+  | 'REJECTED';
+
+export type CompareFacesInput = {
+  idempotencyKey?: string | null | undefined;
+  referenceId?: string | null | undefined;
+  /** Must hold exactly one dominant face */
+  source: string;
+  /** The largest face is compared */
+  target: string;
+};
+
+export type ProviderName =
+  | 'facia'
+  | 'local'
+  | 'rekognition';
+
+/** Why a check did not pass, or what a provider noticed */
+export type ReasonCode =
+  | 'BAD_IMAGE'
+  | 'BLURRY'
+  | 'EXTREME_POSE'
+  | 'FACE_MISMATCH'
+  | 'FACE_TOO_SMALL'
+  | 'INTERNAL_ERROR'
+  | 'INTERRUPTED'
+  | 'LIVENESS_FAILED'
+  | 'LIVENESS_SESSION_EXPIRED'
+  | 'MATCH_INCONCLUSIVE'
+  | 'MULTIPLE_FACES'
+  | 'NO_FACE'
+  | 'PROVIDER_ERROR'
+  | 'PROVIDER_QUOTA_EXCEEDED'
+  | 'PROVIDER_UNAUTHORIZED'
+  | 'PROVIDER_UNAVAILABLE'
+  | 'TIMEOUT';
+
+export type Role =
+  | 'admin'
+  | 'tenant';
+
+export type VerifyIdentityInput = {
+  /** ID-document image, base64 or data URI (JPEG/PNG) */
+  document: string;
+  /** A repeat with the same key returns the stored result without calling providers again */
+  idempotencyKey?: string | null | undefined;
+  /** Rekognition Face Liveness session whose reference image stands in for the selfie */
+  livenessSessionId?: string | null | undefined;
+  /** The caller's own id for the subject */
+  referenceId?: string | null | undefined;
+  /** Selfie, base64 or data URI (JPEG/PNG). Required unless livenessSessionId is given. */
+  selfie?: string | null | undefined;
+};
+
+export type CreateTenantMutationVariables = Exact<{
+  name: string;
+  provider?: ProviderName | null | undefined;
+}>;
+
+
+export type CreateTenantMutation = { createTenant: { id: string, name: string, provider: ProviderName | null, createdAt: string } };
+
+export type CreateApiKeyMutationVariables = Exact<{
+  role: Role;
+  tenantId?: string | number | null | undefined;
+  label?: string | null | undefined;
+}>;
+
+
+export type CreateApiKeyMutation = { createApiKey: { secret: string, apiKey: { id: string, tenantId: string | null, role: Role, prefix: string, label: string | null, createdAt: string, revokedAt: string | null } } };
+
+export type RevokeApiKeyMutationVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type RevokeApiKeyMutation = { revokeApiKey: { id: string, revokedAt: string | null } };
+
+export type SetTenantProviderMutationVariables = Exact<{
+  tenantId: string | number;
+  provider?: ProviderName | null | undefined;
+}>;
+
+
+export type SetTenantProviderMutation = { setTenantProvider: { id: string, provider: ProviderName | null } };
+
+export type TenantsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TenantsQuery = { tenants: Array<{ id: string, name: string, provider: ProviderName | null, createdAt: string }> };
+
+export type ResultFieldsFragment = { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> };
+
+export type VerifyIdentityMutationVariables = Exact<{
+  input: VerifyIdentityInput;
+}>;
+
+
+export type VerifyIdentityMutation = { verifyIdentity: { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> } };
+
+export type CheckLivenessMutationVariables = Exact<{
+  input: CheckLivenessInput;
+}>;
+
+
+export type CheckLivenessMutation = { checkLiveness: { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> } };
+
+export type CompareFacesMutationVariables = Exact<{
+  input: CompareFacesInput;
+}>;
+
+
+export type CompareFacesMutation = { compareFaces: { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> } };
+
+export type CheckQueryVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CheckQuery = { check: { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> } | null };
+
+export type ChecksQueryVariables = Exact<{
+  filter?: CheckFilterInput | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type ChecksQuery = { checks: { edges: Array<{ cursor: string, node: { id: string, tenantId: string, referenceId: string | null, kind: CheckKind, status: CheckStatus, reasons: Array<ReasonCode>, provider: ProviderName | null, createdAt: string, completedAt: string | null, tenant: { id: string, name: string } | null, faceMatch: { matched: boolean, score: number, fmr: number, fmrExtrapolated: boolean, matchLevel: number, threshold: number } | null, liveness: { live: boolean, score: number, threshold: number } | null, imageDigests: { selfie: string | null, document: string | null, source: string | null, target: string | null }, attempts: Array<{ provider: ProviderName, role: string, outcome: AttemptOutcome, latencyMs: number, errorCode: string | null, raw: Record<string, unknown> | null }> } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export const ResultFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<ResultFieldsFragment, unknown>;
+export const CreateTenantDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateTenant"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"name"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"provider"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ProviderName"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createTenant"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"name"},"value":{"kind":"Variable","name":{"kind":"Name","value":"name"}}},{"kind":"Argument","name":{"kind":"Name","value":"provider"},"value":{"kind":"Variable","name":{"kind":"Name","value":"provider"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}}]}}]}}]} as unknown as DocumentNode<CreateTenantMutation, CreateTenantMutationVariables>;
+export const CreateApiKeyDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CreateApiKey"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"role"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Role"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"tenantId"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"label"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createApiKey"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"role"},"value":{"kind":"Variable","name":{"kind":"Name","value":"role"}}},{"kind":"Argument","name":{"kind":"Name","value":"tenantId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"tenantId"}}},{"kind":"Argument","name":{"kind":"Name","value":"label"},"value":{"kind":"Variable","name":{"kind":"Name","value":"label"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"secret"}},{"kind":"Field","name":{"kind":"Name","value":"apiKey"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"prefix"}},{"kind":"Field","name":{"kind":"Name","value":"label"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"revokedAt"}}]}}]}}]}}]} as unknown as DocumentNode<CreateApiKeyMutation, CreateApiKeyMutationVariables>;
+export const RevokeApiKeyDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"RevokeApiKey"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"revokeApiKey"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"revokedAt"}}]}}]}}]} as unknown as DocumentNode<RevokeApiKeyMutation, RevokeApiKeyMutationVariables>;
+export const SetTenantProviderDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"SetTenantProvider"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"tenantId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"provider"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ProviderName"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"setTenantProvider"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"tenantId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"tenantId"}}},{"kind":"Argument","name":{"kind":"Name","value":"provider"},"value":{"kind":"Variable","name":{"kind":"Name","value":"provider"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}}]}}]}}]} as unknown as DocumentNode<SetTenantProviderMutation, SetTenantProviderMutationVariables>;
+export const TenantsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Tenants"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"tenants"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}}]}}]}}]} as unknown as DocumentNode<TenantsQuery, TenantsQueryVariables>;
+export const VerifyIdentityDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"VerifyIdentity"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"VerifyIdentityInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"verifyIdentity"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ResultFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<VerifyIdentityMutation, VerifyIdentityMutationVariables>;
+export const CheckLivenessDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CheckLiveness"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CheckLivenessInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"checkLiveness"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ResultFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<CheckLivenessMutation, CheckLivenessMutationVariables>;
+export const CompareFacesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CompareFaces"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CompareFacesInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"compareFaces"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ResultFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<CompareFacesMutation, CompareFacesMutationVariables>;
+export const CheckDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Check"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"check"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ResultFields"}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<CheckQuery, CheckQueryVariables>;
+export const ChecksDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Checks"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"CheckFilterInput"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"checks"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"ResultFields"}},{"kind":"Field","name":{"kind":"Name","value":"tenant"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"ResultFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"VerificationResult"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"tenantId"}},{"kind":"Field","name":{"kind":"Name","value":"referenceId"}},{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"reasons"}},{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"faceMatch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"matched"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"fmr"}},{"kind":"Field","name":{"kind":"Name","value":"fmrExtrapolated"}},{"kind":"Field","name":{"kind":"Name","value":"matchLevel"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"liveness"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"live"}},{"kind":"Field","name":{"kind":"Name","value":"score"}},{"kind":"Field","name":{"kind":"Name","value":"threshold"}}]}},{"kind":"Field","name":{"kind":"Name","value":"imageDigests"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"selfie"}},{"kind":"Field","name":{"kind":"Name","value":"document"}},{"kind":"Field","name":{"kind":"Name","value":"source"}},{"kind":"Field","name":{"kind":"Name","value":"target"}}]}},{"kind":"Field","name":{"kind":"Name","value":"attempts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"provider"}},{"kind":"Field","name":{"kind":"Name","value":"role"}},{"kind":"Field","name":{"kind":"Name","value":"outcome"}},{"kind":"Field","name":{"kind":"Name","value":"latencyMs"}},{"kind":"Field","name":{"kind":"Name","value":"errorCode"}},{"kind":"Field","name":{"kind":"Name","value":"raw"}}]}},{"kind":"Field","name":{"kind":"Name","value":"createdAt"}},{"kind":"Field","name":{"kind":"Name","value":"completedAt"}}]}}]} as unknown as DocumentNode<ChecksQuery, ChecksQueryVariables>;
