@@ -1,0 +1,150 @@
+/**
+ * The face engine for one image, as named ordered stages:
+ *   decode → detect → choose → landmarks → align → embed, with liveness and quality beside them.
+ * It runs inside a worker thread (worker.ts); the provider compares the embeddings.
+ */
+import type { ReasonCode } from '../types';
+import { type Detector, createDetector } from './detector';
+import { type Embedder, cosine, createEmbedder } from './embedder';
+import { type Box, boxArea } from './geometry';
+import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks';
+import { type LivenessModel, createLiveness } from './liveness';
+import { type ModelPack, modelIds, readVerified } from './pack';
+import { findings, measure, type QualityMeasures } from './quality';
+import { BadImageError, type DecodeOptions, decode } from './raster';
+import { type Model, expectNames, openModel } from './runtime';
+
+export const STAGES = ['decode', 'detect', 'choose', 'landmarks', 'align', 'embed', 'liveness', 'quality'] as const;
+export type StageName = (typeof STAGES)[number];
+
+/** probe: the live capture, must hold one dominant face; reference: the document, largest face wins */
+export type Role = 'probe' | 'reference';
+
+export interface AnalyseRequest {
+  role: Role;
+  embed: boolean;
+  liveness: boolean;
+}
+
+export interface FaceReport {
+  /** in original-image pixels */
+  box: { x1: number; y1: number; x2: number; y2: number; score: number };
+  facesFound: number;
+  embedding?: Float32Array;
+  liveness?: number;
+  quality: ReasonCode[];
+  measures: QualityMeasures;
+  /** milliseconds per stage */
+  timings: Partial<Record<StageName, number>>;
+}
+
+/** The image's own fault: no face, several faces on a probe, undecodable bytes. */
+export class FaceError extends Error {
+  constructor(
+    readonly reason: Extract<ReasonCode, 'NO_FACE' | 'MULTIPLE_FACES' | 'BAD_IMAGE'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EngineOptions {
+  /** ORT intra-op threads per session */
+  threads: number;
+  decode?: Partial<DecodeOptions>;
+}
+
+export interface Engine {
+  readonly models: Record<string, string>;
+  analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport>;
+}
+
+const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280 };
+/** on a probe, a second face at least this fraction of the largest's area makes the capture ambiguous */
+const COMPARABLE_FACE_AREA = 0.3;
+
+export async function createEngine(pack: ModelPack, opts: EngineOptions): Promise<Engine> {
+  const m = pack.manifest.models;
+  const open = async (spec: { file: string; sha256: string }, input: string, outputs: string[]): Promise<Model> => {
+    const model = await openModel(readVerified(pack, spec), spec.file, { threads: opts.threads });
+    expectNames(model, spec.file, input, outputs);
+    return model;
+  };
+  const detectorOutputs =
+    m.detector.kind === 'ultraface'
+      ? [m.detector.output.scores, m.detector.output.boxes]
+      : m.detector.output.strides.flatMap((s) => [`cls_${s}`, `obj_${s}`, `bbox_${s}`]);
+  const detector = createDetector(m.detector, await open(m.detector, m.detector.input.name, detectorOutputs));
+  const landmarks = createLandmarkModel(m.landmarks, await open(m.landmarks, m.landmarks.input.name, [m.landmarks.output.points]));
+  const embedder = createEmbedder(m.embedder, await open(m.embedder, m.embedder.input.name, [m.embedder.output.embedding]));
+  const liveness = createLiveness(
+    await Promise.all(
+      m.liveness.map(async (spec) => ({ spec, model: await open(spec, spec.input.name, [spec.output.logits]) })),
+    ),
+  );
+  const decodeOpts = { ...DECODE_DEFAULTS, ...opts.decode };
+  const emb = m.embedder.input;
+
+  async function analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport> {
+    const timings: FaceReport['timings'] = {};
+    const stage = async <T>(name: StageName, run: () => T | Promise<T>): Promise<T> => {
+      const t0 = performance.now();
+      const result = await run();
+      timings[name] = performance.now() - t0;
+      return result;
+    };
+
+    const img = await stage('decode', () =>
+      decode(bytes, decodeOpts).catch((e: unknown) => {
+        throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
+      }),
+    );
+    const boxes = await stage('detect', () => detector.detect(img));
+    const face = await stage('choose', () => chooseFace(boxes, req.role));
+    const points = await stage('landmarks', () => landmarks.locate(img, face));
+    const five = fivePoints(points);
+    const aligned = await stage('align', () => embedder.align(img, five));
+    const embedding = req.embed ? await stage('embed', () => embedder.embed(aligned)) : undefined;
+    const live = req.liveness ? await stage('liveness', () => liveness.score(img, face)) : undefined;
+    const measures = await stage('quality', () => measure(five, aligned, emb.width, emb.std, emb.mean));
+    const s = 1 / img.scale;
+    return {
+      box: { x1: face.x1 * s, y1: face.y1 * s, x2: face.x2 * s, y2: face.y2 * s, score: face.score },
+      facesFound: boxes.length,
+      embedding,
+      liveness: live,
+      quality: findings(measures),
+      measures,
+      timings,
+    };
+  }
+
+  await warmUp({ detector, landmarks, embedder, liveness });
+  return { models: modelIds(pack.manifest), analyse };
+}
+
+export function chooseFace(boxes: readonly Box[], role: Role): Box {
+  if (boxes.length === 0) throw new FaceError('NO_FACE', `no face found in the ${role} image`);
+  const [largest, second] = [...boxes].sort((a, b) => boxArea(b) - boxArea(a));
+  if (role === 'probe' && second && boxArea(second) >= COMPARABLE_FACE_AREA * boxArea(largest)) {
+    throw new FaceError('MULTIPLE_FACES', `the probe image holds ${boxes.length} comparable faces; it must hold one`);
+  }
+  return largest;
+}
+
+/** One pass through every model on a grey frame, so the first request does not pay for lazy initialisation. */
+async function warmUp(parts: {
+  detector: Detector;
+  landmarks: LandmarkModel;
+  embedder: Embedder;
+  liveness: LivenessModel;
+}): Promise<void> {
+  const img = { data: new Uint8Array(320 * 240 * 3).fill(128), width: 320, height: 240, scale: 1 };
+  const box = { x1: 110, y1: 60, x2: 210, y2: 180, score: 1 };
+  await parts.detector.detect(img);
+  const five = fivePoints(await parts.landmarks.locate(img, box));
+  await parts.embedder.embed(parts.embedder.align(img, five));
+  await parts.liveness.score(img, box);
+}
+
+export { cosine };

@@ -1,0 +1,141 @@
+/**
+ * The `local` provider: the ONNX face engine behind the Provider port. Probe and reference are
+ * analysed in parallel on the worker pool; the embeddings are compared here (cosine).
+ */
+import { availableParallelism } from 'node:os';
+import {
+  type CallContext,
+  type Capability,
+  type CheckOutcome,
+  type CheckRequest,
+  type ImageInput,
+  type Provider,
+  ProviderError,
+  type ReasonCode,
+} from '../types';
+import { type AnalyseRequest, cosine, type FaceReport } from './engine';
+import { loadPack } from './pack';
+import { AnalyseFailure, WorkerPool } from './pool';
+
+export interface LocalProviderOptions {
+  /** pack name (models/<name>.json) or manifest path; default $VERIGATE_MODEL_PACK or 'faceplugin' */
+  pack?: string;
+  /** worker threads; default one per core */
+  workers?: number;
+  /** model cache root; default $VERIGATE_MODEL_CACHE or <project>/.cache/models */
+  modelCache?: string;
+  /** ORT intra-op threads per session (default 1) */
+  threads?: number;
+}
+
+export interface LocalEngine {
+  init(): Promise<void>;
+  analyse(bytes: Uint8Array, req: AnalyseRequest, signal?: AbortSignal): Promise<FaceReport>;
+  close(): Promise<void>;
+  readonly pool: WorkerPool;
+  readonly calibration: { match: string; liveness: string };
+  readonly packName: string;
+}
+
+/** The engine on its worker pool, without the provider wrapping (used by eval and the benchmark). */
+export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine {
+  const packRef = opts.pack ?? process.env.VERIGATE_MODEL_PACK;
+  const pack = loadPack({ pack: packRef, modelCache: opts.modelCache }); // fails fast on a bad manifest
+  const pool = new WorkerPool(opts.workers ?? availableParallelism(), {
+    pack: pack.manifestPath,
+    modelCache: opts.modelCache,
+    threads: opts.threads ?? 1,
+  });
+  return {
+    pool,
+    calibration: pack.manifest.calibration,
+    packName: pack.manifest.name,
+    init: () => pool.start(),
+    analyse: (bytes, req, signal) => pool.analyse(bytes, req, signal),
+    close: () => pool.close(),
+  };
+}
+
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['face-match', 'liveness', 'quality']);
+
+export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
+  const engine = createLocalEngine(opts);
+  let ready = false;
+
+  const analyse = async (image: ImageInput, role: 'probe' | 'reference', req: AnalyseRequest, ctx: CallContext) => {
+    try {
+      return await engine.analyse(image.bytes, req, ctx.signal);
+    } catch (e) {
+      throw classify(e, role, ctx);
+    }
+  };
+
+  return {
+    name: 'local',
+    capabilities: CAPABILITIES,
+    async init() {
+      await engine.init();
+      ready = true;
+    },
+    async check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome> {
+      if (!ready) throw new ProviderError('local', 'Unavailable', 'PROVIDER_UNAVAILABLE', 'local face engine is not initialised');
+      const { probe, reference } = req;
+      if (!probe || (req.match && !reference)) {
+        throw new ProviderError('local', 'BadInput', 'BAD_IMAGE', req.match ? 'face match needs a probe and a reference image' : 'liveness needs a probe image');
+      }
+      const [p, r] = await Promise.all([
+        analyse(probe, 'probe', { role: 'probe', embed: req.match, liveness: req.liveness }, ctx),
+        req.match && reference ? analyse(reference, 'reference', { role: 'reference', embed: true, liveness: false }, ctx) : undefined,
+      ]);
+      const score = p.embedding && r?.embedding ? cosine(p.embedding, r.embedding) : undefined;
+      return {
+        match: score === undefined ? undefined : { score, scale: 'cosine', calibration: engine.calibration.match },
+        liveness: p.liveness === undefined ? undefined : { score: p.liveness, scale: 'unit', calibration: engine.calibration.liveness },
+        quality: [...new Set<ReasonCode>([...p.quality, ...(r?.quality ?? [])])],
+        raw: {
+          cosine: score,
+          liveness: p.liveness,
+          pack: engine.packName,
+          models: engine.pool.models,
+          probe: auditOf(p),
+          reference: r && auditOf(r),
+        },
+      };
+    },
+    async health() {
+      const alive = engine.pool.alive;
+      if (!ready) return { ok: false, detail: 'models loading' };
+      return { ok: alive > 0, detail: `${alive} workers, ${engine.pool.busy} requests in flight or queued` };
+    },
+    async close() {
+      ready = false;
+      await engine.close();
+    },
+  };
+}
+
+/** What the audit trail keeps of one image's analysis: numbers only, never pixels or embeddings. */
+function auditOf(r: FaceReport) {
+  const round = (v: number) => Math.round(v * 10) / 10;
+  const { x1, y1, x2, y2, score } = r.box;
+  return {
+    box: [round(x1), round(y1), round(x2), round(y2)],
+    detectorScore: Number(score.toFixed(3)),
+    facesFound: r.facesFound,
+    quality: r.quality,
+    measures: Object.fromEntries(Object.entries(r.measures).map(([k, v]) => [k, Number(v.toFixed(2))])),
+    timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Number(v.toFixed(1))])),
+  };
+}
+
+function classify(e: unknown, role: 'probe' | 'reference', ctx: CallContext): ProviderError {
+  if (e instanceof ProviderError) return e;
+  if (ctx.signal.aborted) {
+    const reason = ctx.signal.reason;
+    return reason instanceof ProviderError ? reason : new ProviderError('local', 'Transient', 'TIMEOUT', 'local check aborted', {}, { cause: e });
+  }
+  if (e instanceof AnalyseFailure && e.reason) {
+    return new ProviderError('local', 'BadInput', e.reason, `${role}: ${e.message}`, { image: role });
+  }
+  return new ProviderError('local', 'Transient', 'PROVIDER_ERROR', `local face engine failed: ${(e as Error).message}`, {}, { cause: e });
+}

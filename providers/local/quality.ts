@@ -1,0 +1,59 @@
+/**
+ * Quality findings that do not stop a check: face too small, blurry, extreme pose. Measured on the
+ * landmarks and the aligned face; the thresholds are starting points, reported with the measures.
+ */
+import type { ReasonCode } from '../types';
+import type { Point } from './geometry';
+
+export interface QualityMeasures {
+  /** distance between the eye centres, working-image pixels */
+  eyeDistance: number;
+  /** variance of the Laplacian of the aligned grey face (0..255 units) */
+  sharpness: number;
+  /** nose offset from the eye midline, in eye distances (0 = frontal) */
+  yaw: number;
+  /** angle of the eye line, degrees */
+  roll: number;
+}
+
+export const QUALITY_LIMITS = { minEyeDistance: 20, minSharpness: 60, maxYaw: 0.45, maxRoll: 30 } as const;
+
+export function measure(five: readonly Point[], aligned: Float32Array, size: number, std: number, mean: number): QualityMeasures {
+  const [le, re, nose] = five;
+  const eyeDistance = Math.hypot(re[0] - le[0], re[1] - le[1]);
+  const roll = (Math.atan2(re[1] - le[1], re[0] - le[0]) * 180) / Math.PI;
+  // nose offset along the eye line from the midpoint
+  const mid = [(le[0] + re[0]) / 2, (le[1] + re[1]) / 2];
+  const ux = (re[0] - le[0]) / eyeDistance;
+  const uy = (re[1] - le[1]) / eyeDistance;
+  const yaw = ((nose[0] - mid[0]) * ux + (nose[1] - mid[1]) * uy) / eyeDistance;
+  return { eyeDistance, sharpness: laplacianVariance(aligned, size, std, mean), yaw, roll };
+}
+
+export function findings(m: QualityMeasures): ReasonCode[] {
+  const out: ReasonCode[] = [];
+  if (m.eyeDistance < QUALITY_LIMITS.minEyeDistance) out.push('FACE_TOO_SMALL');
+  if (m.sharpness < QUALITY_LIMITS.minSharpness) out.push('BLURRY');
+  if (Math.abs(m.yaw) > QUALITY_LIMITS.maxYaw || Math.abs(m.roll) > QUALITY_LIMITS.maxRoll) out.push('EXTREME_POSE');
+  return out;
+}
+
+/** On the green plane of the aligned CHW tensor, central region (skips the black warp border). */
+function laplacianVariance(t: Float32Array, size: number, std: number, mean: number): number {
+  const g = t.subarray(size * size, 2 * size * size);
+  const px = (x: number, y: number) => g[y * size + x] * std + mean;
+  const lo = Math.round(size * 0.2);
+  const hi = Math.round(size * 0.8);
+  let sum = 0;
+  let sq = 0;
+  let n = 0;
+  for (let y = lo; y < hi; y++) {
+    for (let x = lo; x < hi; x++) {
+      const v = 4 * px(x, y) - px(x - 1, y) - px(x + 1, y) - px(x, y - 1) - px(x, y + 1);
+      sum += v;
+      sq += v * v;
+      n++;
+    }
+  }
+  return sq / n - (sum / n) ** 2;
+}
