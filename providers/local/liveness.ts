@@ -1,7 +1,9 @@
 /**
  * Passive liveness (MiniFASNet family). Each model sees the face box scaled by its `cropScale`,
  * shrunk until it fits inside the image and shifted in (never padded: a border would look like a
- * photo edge); with several models the live probabilities are averaged.
+ * photo edge); with several models the live probabilities are averaged. The crop is resized
+ * without anti-aliasing, like the cv2 bilinear resize the models were trained on: print and
+ * screen cues are high-frequency (measured: AUC 0.934 → 0.941 on liveness_labels_nvlong21).
  */
 import { type Box, boxHeight, boxWidth } from './geometry';
 import type { LivenessSpec } from './pack';
@@ -25,7 +27,7 @@ export function createLiveness(parts: ReadonlyArray<{ spec: LivenessSpec; model:
 async function liveProbability(spec: LivenessSpec, model: Model, img: Rgb, box: Box): Promise<number> {
   const { input, output } = spec;
   const crop = cropInside(img, box, spec.cropScale);
-  const tensor = sampleTensor(img, rectView(crop.x, crop.y, crop.w, crop.h, input.width, input.height), input);
+  const tensor = sampleTensor(img, rectView(crop.x, crop.y, crop.w, crop.h, input.width, input.height), input, false);
   const logits = (await model.run(input.name, tensor, [1, 3, input.height, input.width]))[output.logits];
   return softmax(logits)[output.liveClass];
 }

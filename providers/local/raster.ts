@@ -63,11 +63,11 @@ export function rectView(x: number, y: number, w: number, h: number, outW: numbe
  * faces do not alias away and big photos cost no more than small ones.
  * (Hot path: plain loops over locals, no allocation per pixel.)
  */
-export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput): Float32Array {
+export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialias = true): Float32Array {
   const { width: W, height: H, colour } = spec;
   const plane = W * H;
   const out = new Float32Array(plane * (colour === 'GREY' ? 1 : 3));
-  const { src, v, taps } = mipFor(img, view);
+  const { src, v, taps } = antialias ? mipFor(img, view) : { src: img, v: view, taps: 1 };
   const norm = 1 / (taps * taps * spec.std);
   const offset = spec.mean / spec.std;
   const { data, width: iw, height: ih } = src;
