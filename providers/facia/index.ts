@@ -15,7 +15,8 @@
  * Facia's /process_face requires both a selfie and a document image, and we do not fake a
  * document (sending the selfie twice would produce a meaningless similarity and relies on
  * undocumented behaviour of Facia's liveness). Route liveness-only checks to another provider.
- * `livenessSessionId` (Rekognition Face Liveness) is likewise refused.
+ * `livenessSessionId` (Rekognition Face Liveness) is refused too (BadInput/PROVIDER_ERROR: a request
+ * Facia cannot serve at all).
  *
  * Deadline: `timeoutMs` covers connect, headers and the whole body (a server that drips its body
  * still times out); `ctx.signal` aborts the call at any point (→ Transient INTERRUPTED).
@@ -41,7 +42,8 @@ export const FACIA_CALIBRATION = 'facia/default';
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['face-match', 'liveness']);
 
-const bad = (message: string) => new ProviderError('facia', 'BadInput', 'BAD_IMAGE', message);
+/** BadInput: a missing image is BAD_IMAGE; a request Facia cannot serve at all is PROVIDER_ERROR */
+const bad = (message: string, reason: 'BAD_IMAGE' | 'PROVIDER_ERROR' = 'BAD_IMAGE') => new ProviderError('facia', 'BadInput', reason, message);
 
 const dataUri = (img: ImageInput) => `data:image/${img.format};base64,${img.bytes.toString('base64')}`;
 
@@ -133,8 +135,8 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
   }
 
   async function check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome> {
-    if (req.livenessSessionId) throw bad('Facia does not support liveness sessions (livenessSessionId is a Rekognition Face Liveness feature)');
-    if (!req.match && !req.liveness) throw bad('nothing to check: neither match nor liveness was requested');
+    if (req.livenessSessionId) throw bad('Facia does not support liveness sessions (livenessSessionId is a Rekognition Face Liveness feature)', 'PROVIDER_ERROR');
+    if (!req.match && !req.liveness) throw bad('nothing to check: neither match nor liveness was requested', 'PROVIDER_ERROR');
     if (!req.probe) throw bad('Facia needs a selfie (probe) image');
     if (!req.reference) {
       throw bad(

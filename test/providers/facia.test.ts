@@ -208,7 +208,7 @@ describe('Facia adapter ↔ Facia emulator', () => {
 
     it('refuses a Rekognition liveness session', async () => {
       const e = await failure(facia.check({ probe: obama2, reference: obama, livenessSessionId: 'abc', match: true, liveness: true }, ctx()));
-      expect(e.kind).toBe('BadInput');
+      expect([e.kind, e.reason]).toEqual(['BadInput', 'PROVIDER_ERROR']);
       expect(emu.recorder.count()).toBe(0);
     });
   });
