@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalProvider, loadPack } from '../../providers/local';
+import { MODELS_DIR } from '../../src/paths';
+
+const manifest = () => JSON.parse(readFileSync(join(MODELS_DIR, 'faceplugin.json'), 'utf8'));
+const dir = mkdtempSync(join(tmpdir(), 'verigate-pack-'));
+
+function writePack(name: string, edit: (m: ReturnType<typeof manifest>) => void): string {
+  const m = manifest();
+  edit(m);
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify(m));
+  return path;
+}
+
+describe('model packs', () => {
+  it('loads the default pack by name with every file resolved into the model cache', () => {
+    const pack = loadPack({ pack: 'faceplugin', modelCache: '/models' });
+    expect(pack.files.get('faceplugin/fr_feature.onnx')).toBe('/models/faceplugin/fr_feature.onnx');
+    expect(pack.manifest.calibration.match).toBe('local/faceplugin-v1');
+  });
+
+  it('fails init with an error naming the file when a sha256 does not match', async () => {
+    const path = writePack('bad-sha', (m) => {
+      m.models.embedder.sha256 = '0'.repeat(64);
+    });
+    const provider = createLocalProvider({ pack: path, workers: 1 });
+    await expect(provider.init!()).rejects.toThrow(/sha256 mismatch for .*fr_feature\.onnx: expected 0{64}, got 87aacdfe/);
+    await provider.close!();
+  });
+
+  it('fails init with an error naming the file when a model is absent', async () => {
+    const path = writePack('missing', (m) => {
+      m.models.landmarks.file = './nowhere/fr_landmark.onnx';
+    });
+    const provider = createLocalProvider({ pack: path, workers: 1 });
+    await expect(provider.init!()).rejects.toThrow(/model file \.\/nowhere\/fr_landmark\.onnx not found/);
+    await provider.close!();
+  });
+
+  it('rejects a malformed manifest before starting any worker', () => {
+    const path = writePack('malformed', (m) => {
+      delete m.models.detector.input;
+    });
+    expect(() => createLocalProvider({ pack: path })).toThrow(/model pack .*malformed\.json/);
+  });
+
+  it('names the manifest it looked for when the pack does not exist', () => {
+    expect(() => loadPack({ pack: 'no-such-pack' })).toThrow(/no manifest at .*models\/no-such-pack\.json/);
+  });
+});
