@@ -175,9 +175,9 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     const raw = { sessionId, status: res.Status, confidence: res.Confidence };
     switch (res.Status) {
       case 'SUCCEEDED':
-        return { ...raw, failed: false, confidence: res.Confidence ?? 0, referenceImage: res.ReferenceImage?.Bytes ? Buffer.from(res.ReferenceImage.Bytes) : undefined };
+        return { raw, failed: false, score: res.Confidence ?? 0, referenceImage: res.ReferenceImage?.Bytes ? Buffer.from(res.ReferenceImage.Bytes) : undefined };
       case 'FAILED':
-        return { ...raw, failed: true, confidence: 0, referenceImage: undefined };
+        return { raw, failed: true, score: 0, referenceImage: undefined };
       case 'EXPIRED':
         throw badInput(
           'LIVENESS_SESSION_EXPIRED',
@@ -252,8 +252,8 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
 
       if (req.livenessSessionId) {
         const s = await fromSession(req.livenessSessionId, d);
-        raw.livenessSession = { sessionId: s.sessionId, status: s.status, confidence: s.confidence };
-        if (req.liveness) liveness = { score: s.failed ? 0 : s.confidence, scale: 'percent', calibration: REKOGNITION_CALIBRATION, ...(s.failed ? { providerLive: false } : {}) };
+        raw.livenessSession = s.raw;
+        if (req.liveness) liveness = { score: s.score, scale: 'percent', calibration: REKOGNITION_CALIBRATION, ...(s.failed ? { providerLive: false } : {}) };
         if (s.failed) return { liveness, quality: [], raw };
         if (req.match) {
           if (!s.referenceImage) throw new ProviderError('rekognition', 'Transient', 'PROVIDER_ERROR', 'the Face Liveness session succeeded without a reference image', raw);

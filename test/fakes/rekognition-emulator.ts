@@ -158,6 +158,7 @@ const faceDetail = (f: EmulatedFace) => ({
 });
 
 const area = (f: EmulatedFace) => f.box.Width * f.box.Height;
+const round4 = (x: number) => Math.round(Math.min(100, Math.max(0, x)) * 1e4) / 1e4;
 
 export async function startRekognitionEmulator(opts: RekognitionEmulatorOptions = {}): Promise<RekognitionEmulator> {
   const region = opts.region ?? 'us-east-1';
@@ -204,7 +205,7 @@ export async function startRekognitionEmulator(opts: RekognitionEmulatorOptions 
       if (sourceFaces.length === 0 || targetFaces.length === 0) throw new AwsFault('InvalidParameterException', 'Request has invalid parameters');
       const probe = sourceFaces[0];
       if (!usable(probe)) throw new AwsFault('InvalidParameterException', 'Request has invalid parameters');
-      const base = (await scorer(source, target)).similarity * 100;
+      const base = round4((await scorer(source, target)).similarity * 100);
       const compared = targetFaces.filter(usable).map((f) => ({ face: f, similarity: f.similarity ?? base }));
       const matches = compared.filter((c) => c.similarity >= threshold).sort((a, b) => b.similarity - a.similarity);
       const unmatched = compared.filter((c) => c.similarity < threshold);
@@ -337,7 +338,7 @@ export async function startRekognitionEmulator(opts: RekognitionEmulatorOptions 
       if (!result.referenceImage) throw new Error('a SUCCEEDED session needs a referenceImage');
       s.status = 'SUCCEEDED';
       s.referenceImage = result.referenceImage;
-      s.confidence = result.confidence ?? (await scorer(result.referenceImage, result.referenceImage)).liveness * 100;
+      s.confidence = result.confidence ?? round4((await scorer(result.referenceImage, result.referenceImage)).liveness * 100);
     },
     sessionStatus: (id) => {
       const s = sessions.get(id);
