@@ -108,3 +108,18 @@ export function jpegHasEndAfterScan(buf: Buffer): boolean {
   const sos = jpegScanOffset(buf);
   return sos >= 0 && buf.lastIndexOf(EOI) > sos;
 }
+
+const SOS = Buffer.from([0xff, 0xda]);
+
+/**
+ * Number of SOS markers (scans), counting no further than `stopAfter`. Baseline JPEGs have 1 scan,
+ * progressive ones ~10; libjpeg-turbo's own guidance for untrusted input (djpeg -maxscans, its fuzz
+ * targets use 500) is to cap them, because every scan of a progressive file is a pass over the whole
+ * coefficient buffer: thousands of tiny scans make a small file cost seconds of CPU.
+ * FF DA cannot occur inside entropy-coded data (0xFF is stuffed with 0x00 there).
+ */
+export function jpegScanCount(buf: Buffer, stopAfter = Number.MAX_SAFE_INTEGER): number {
+  let n = 0;
+  for (let at = buf.indexOf(SOS); at >= 0 && n < stopAfter; at = buf.indexOf(SOS, at + 2)) n++;
+  return n;
+}

@@ -19,12 +19,12 @@ import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import type { ImageInput } from '../../providers/types';
 import { VerigateError, type ErrorCode } from '../errors';
 import { decodeBase64Strict, unwrapDataUri } from './base64';
-import { jpegHasEndAfterScan, readJpegHeader, readPngHeader } from './headers';
+import { jpegHasEndAfterScan, jpegScanCount, readJpegHeader, readPngHeader } from './headers';
 import { describeFormat, sniffFormat } from './sniff';
 
 export { sniffFormat, describeFormat, type SniffedFormat } from './sniff';
 export { decodeBase64Strict, unwrapDataUri } from './base64';
-export { jpegHasEndAfterScan, readJpegHeader, readPngHeader } from './headers';
+export { jpegHasEndAfterScan, jpegScanCount, readJpegHeader, readPngHeader } from './headers';
 
 export interface ImageLimits {
   /** decoded (binary) size limit */
@@ -58,6 +58,8 @@ const VERIFY_BOX = 256;
 /** libvips stops a pipeline after this long; a pathological file (e.g. thousands of progressive scans) is a BAD_IMAGE */
 const DECODE_TIMEOUT_SECONDS = 10;
 const JPEG_REENCODE_QUALITY = 95;
+/** see jpegScanCount: real progressive JPEGs have ~10 scans */
+const MAX_JPEG_SCANS = 500;
 
 type Accepted = 'jpeg' | 'png';
 
@@ -122,6 +124,9 @@ export async function parseImageInput(
   // Adler-32, so all pixel data is there; a PNG missing only its IEND chunk is tolerated.)
   if (format === 'jpeg' && !jpegHasEndAfterScan(received)) {
     throw fail('BAD_IMAGE', field, 'is a truncated JPEG (no end-of-image marker after the image data)');
+  }
+  if (format === 'jpeg' && jpegScanCount(received, MAX_JPEG_SCANS + 1) > MAX_JPEG_SCANS) {
+    throw fail('BAD_IMAGE', field, `is a JPEG with more than ${MAX_JPEG_SCANS} scans; it is probably malicious`);
   }
 
   const orientation = meta.orientation ?? 1;

@@ -77,6 +77,7 @@ async function build(): Promise<HostileCase[]> {
     { name: 'JPEG SOI marker only (FF D8 FF)', value: b64(Buffer.from([0xff, 0xd8, 0xff])), expectedCode: 'BAD_IMAGE' },
     { name: 'JPEG magic followed by random bytes', value: b64(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), pseudoRandomBytes(4000)])), expectedCode: 'BAD_IMAGE' },
     { name: 'JPEG declaring 20000×20000 (SOF patched, 160×120 of data)', value: dataUri('image/jpeg', patchJpegDimensions(jpeg, 20000, 20000)), expectedCode: 'IMAGE_TOO_LARGE' },
+    { name: 'JPEG scan flood (700 SOS segments, EOI at the end)', value: b64(Buffer.concat([jpegHeadersOnly(jpeg), ...Array.from({ length: 700 }, () => Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0, 0x12])), Buffer.from([0xff, 0xd9])])), expectedCode: 'BAD_IMAGE' },
     { name: 'JPEG declaring 0×120', value: b64(patchJpegDimensions(jpeg, 0, 120)), expectedCode: 'BAD_IMAGE' },
 
     // --- PNG bombs and oversize ----------------------------------------------------------------

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { DEFAULT_IMAGE_LIMITS, parseImageInput, type ImageLimits } from '../../src/images';
 import { VerigateError } from '../../src/errors';
-import { craftPng, dataUri, noisyJpeg, oneBitBombPng, patchJpegDimensions, pseudoRandomBytes } from '../corpus/builders';
+import { craftPng, dataUri, jpegHeadersOnly, noisyJpeg, oneBitBombPng, patchJpegDimensions, pseudoRandomBytes } from '../corpus/builders';
 
 const FACES = '/work/shared/faces/face_recognition';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -183,6 +183,14 @@ describe('cost discipline: bombs are refused from the header, before any pixel i
     const value = patchJpegDimensions(await noisyJpeg(64, 48), 20000, 20000).toString('base64');
     const decode = spyDecode();
     expect(await codeOf(parseImageInput(value, 'selfie'))).toBe('IMAGE_TOO_LARGE');
+    expect(decode).not.toHaveBeenCalled();
+  });
+
+  it('a JPEG with a flood of scans (progressive-JPEG CPU bomb) is refused before decoding', async () => {
+    const sos = Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0, 0x12]);
+    const flood = Buffer.concat([jpegHeadersOnly(await noisyJpeg(64, 48)), ...Array.from({ length: 600 }, () => sos), Buffer.from([0xff, 0xd9])]);
+    const decode = spyDecode();
+    expect(await codeOf(parseImageInput(flood.toString('base64'), 'selfie'))).toBe('BAD_IMAGE');
     expect(decode).not.toHaveBeenCalled();
   });
 

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { jpegHasEndAfterScan, readJpegHeader, readPngHeader, sniffFormat } from '../../src/images';
+import { jpegHasEndAfterScan, jpegScanCount, readJpegHeader, readPngHeader, sniffFormat } from '../../src/images';
 import {
   apng, bmp, craftPng, gif, heicHeader, jpegHeadersOnly, noisyJpeg, patchJpegDimensions, pdf, pseudoRandomBytes, SVG, SVG_WITH_PROLOG,
 } from '../corpus/builders';
@@ -63,5 +63,15 @@ describe('header readers', () => {
     expect(jpegHasEndAfterScan(jpeg.subarray(0, jpeg.length - 2))).toBe(false);
     expect(jpegHasEndAfterScan(jpegHeadersOnly(jpeg))).toBe(false);
     expect(jpegHasEndAfterScan(Buffer.concat([jpeg, Buffer.from('trailer appended by a phone')]))).toBe(true);
+  });
+
+  it('jpegScanCount: 1 for baseline, ~10 for progressive, capped count for a scan flood', async () => {
+    expect(jpegScanCount(await noisyJpeg(64, 48))).toBe(1);
+    const progressive = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#345' } }).jpeg({ progressive: true }).toBuffer();
+    expect(jpegScanCount(progressive)).toBeGreaterThan(2);
+    expect(jpegScanCount(progressive)).toBeLessThan(20);
+    const flood = Buffer.concat([jpegHeadersOnly(await noisyJpeg(64, 48)), ...Array.from({ length: 700 }, () => Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 0x3f, 0, 0x12]))]);
+    expect(jpegScanCount(flood)).toBe(701);
+    expect(jpegScanCount(flood, 501)).toBe(501);
   });
 });
