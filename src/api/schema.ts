@@ -3,9 +3,10 @@ import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { authChecker } from './context';
 import { AdminResolver } from './resolvers/admin';
+import { PolicyResolver, TenantResolver } from './resolvers/policy';
 import { VerificationResolver } from './resolvers/verification';
 
-export const RESOLVERS = [VerificationResolver, AdminResolver] as const;
+export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver] as const;
 
 export function buildVerigateSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: RESOLVERS, authChecker, validate: false });

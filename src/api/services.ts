@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
 import type { Orchestrator } from '../verification/orchestrator';
+import type { HealthBook } from '../verification/health';
 import type { ProviderRegistry } from '../verification/registry';
 import type { ImageLimits } from '../images';
 
@@ -11,6 +12,7 @@ export interface Services {
   store: Store;
   orchestrator: Orchestrator;
   providers: ProviderRegistry;
+  health: HealthBook;
   imageLimits: ImageLimits;
   log: Logger;
 }

@@ -62,7 +62,6 @@ export class Attempt {
 export class Tenant {
   @Field(() => ID) id!: string;
   @Field() name!: string;
-  @Field(() => ProviderEnum, { nullable: true, description: 'Provider override; null = server default' }) provider!: string | null;
   @Field() createdAt!: Date;
 }
 

@@ -12,7 +12,6 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE TABLE tenants (
         id uuid PRIMARY KEY,
         name text NOT NULL UNIQUE,
-        provider text,
         created_at timestamptz NOT NULL
       );
       CREATE TABLE api_keys (
@@ -56,10 +55,13 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
         outcome text NOT NULL,
         latency_ms integer NOT NULL,
         error_code text,
+        decision text,
+        unified_score double precision,
         raw jsonb NOT NULL DEFAULT '{}',
         created_at timestamptz NOT NULL
       );
       CREATE INDEX attempts_check ON attempts (check_id, seq);
+      CREATE INDEX attempts_tenant_created ON attempts (tenant_id, created_at);
       CREATE TABLE policies (
         tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
         version integer NOT NULL,
@@ -78,6 +80,23 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
         detail jsonb NOT NULL DEFAULT '{}'
       );
       CREATE INDEX audit_log_at ON audit_log (at DESC);
+    `,
+  },
+  {
+    id: 2,
+    name: 'tenant limits and retention',
+    sql: `
+      CREATE TABLE tenant_limits (
+        tenant_id uuid PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+        rate_per_minute integer,
+        burst integer,
+        key_rate_per_minute integer,
+        key_burst integer,
+        checks_per_day integer,
+        retention_days integer,
+        updated_at timestamptz NOT NULL,
+        updated_by text NOT NULL
+      )
     `,
   },
 ];

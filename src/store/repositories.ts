@@ -12,12 +12,12 @@ import type {
   ImageDigests,
   Scope,
 } from '../verification/types';
+import type { Policy, StoredPolicy } from '../verification/policy';
 import type { Db, Queryable } from './db';
 
 export interface Tenant {
   id: string;
   name: string;
-  provider: ProviderName | null;
   createdAt: Date;
 }
 
@@ -33,7 +33,7 @@ export interface ApiKey {
 
 type Row = Record<string, any>;
 
-const toTenant = (r: Row): Tenant => ({ id: r.id, name: r.name, provider: r.provider, createdAt: r.created_at });
+const toTenant = (r: Row): Tenant => ({ id: r.id, name: r.name, createdAt: r.created_at });
 const toKey = (r: Row): ApiKey => ({
   id: r.id,
   tenantId: r.tenant_id,
@@ -68,6 +68,8 @@ const toAttempt = (r: Row): AttemptRecord => ({
   outcome: r.outcome,
   latencyMs: r.latency_ms,
   errorCode: r.error_code,
+  decision: r.decision,
+  unifiedScore: r.unified_score,
   raw: r.raw ?? {},
   createdAt: r.created_at,
 });
@@ -77,10 +79,10 @@ export const hashKey = (key: string) => createHash('sha256').update(key).digest(
 export class TenantRepo {
   constructor(private readonly db: Db) {}
 
-  async create(name: string, provider: ProviderName | null = null): Promise<Tenant> {
+  async create(name: string): Promise<Tenant> {
     const rows = await this.db.query(
-      'INSERT INTO tenants (id, name, provider, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING *',
-      [randomUUID(), name, provider, new Date()],
+      'INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING RETURNING *',
+      [randomUUID(), name, new Date()],
     );
     if (!rows[0]) throw new TenantNameTaken(name);
     return toTenant(rows[0]);
@@ -98,12 +100,6 @@ export class TenantRepo {
 
   async list(): Promise<Tenant[]> {
     return (await this.db.query('SELECT * FROM tenants ORDER BY created_at, id')).map(toTenant);
-  }
-
-  async setProvider(id: string, provider: ProviderName | null): Promise<Tenant | null> {
-    if (!isUuid(id)) return null;
-    const rows = await this.db.query('UPDATE tenants SET provider = $2 WHERE id = $1 RETURNING *', [id, provider]);
-    return rows[0] ? toTenant(rows[0]) : null;
   }
 }
 
@@ -229,6 +225,14 @@ export class CheckRepo {
     });
   }
 
+  /** Attempts that come after the check completed (shadow calls), numbered after the existing ones. */
+  async addAttempts(check: CheckRecord, attempts: readonly NewAttempt[]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [{ n }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM attempts WHERE check_id = $1', [check.id]);
+      await insertAttempts(tx, check, attempts, n + 1);
+    });
+  }
+
   async get(scope: Scope, id: string): Promise<CheckRecord | null> {
     if (!isUuid(id)) return null;
     const rows =
@@ -288,6 +292,16 @@ export class CheckRepo {
     return rows.map(toAttempt);
   }
 
+  /** OK attempts with a decision, for comparing providers on the same checks (shadow, consensus). */
+  async comparableAttempts(tenantId: string, from: Date, to: Date) {
+    const rows = await this.db.query(
+      `SELECT check_id, provider, decision, unified_score FROM attempts
+       WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 AND outcome = 'OK' AND decision IS NOT NULL`,
+      [tenantId, from, to],
+    );
+    return rows.map((r: Row) => ({ checkId: r.check_id as string, provider: r.provider as ProviderName, decision: r.decision as string, unifiedScore: r.unified_score as number | null }));
+  }
+
   /** Checks left PENDING by a crash become ERROR/INTERRUPTED (run at start-up, before serving). */
   async interruptPending(olderThan: Date): Promise<number> {
     const rows = await this.db.query(
@@ -305,18 +319,18 @@ export class BadCursor extends Error {
   }
 }
 
-async function insertAttempts(tx: Queryable, check: CheckRecord, attempts: readonly NewAttempt[]) {
+async function insertAttempts(tx: Queryable, check: CheckRecord, attempts: readonly NewAttempt[], firstSeq = 1) {
   if (attempts.length === 0) return;
   const values: string[] = [];
   const params: unknown[] = [];
   const now = new Date();
   attempts.forEach((a, i) => {
-    const row = [randomUUID(), check.id, check.tenantId, i + 1, a.provider, a.role, a.outcome, Math.round(a.latencyMs), a.errorCode, JSON.stringify(a.raw), now];
+    const row = [randomUUID(), check.id, check.tenantId, firstSeq + i, a.provider, a.role, a.outcome, Math.round(a.latencyMs), a.errorCode, a.decision, a.unifiedScore, JSON.stringify(a.raw), now];
     values.push(`(${row.map((_, j) => `$${params.length + j + 1}`).join(', ')})`);
     params.push(...row);
   });
   await tx.query(
-    `INSERT INTO attempts (id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, raw, created_at)
+    `INSERT INTO attempts (id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, decision, unified_score, raw, created_at)
      VALUES ${values.join(', ')}`,
     params,
   );
@@ -338,9 +352,54 @@ export class AuditRepo {
   }
 }
 
+/** Versioned tenant policies: every change is a new version; rollback writes the old one again. */
+export class PolicyRepo {
+  constructor(private readonly db: Db) {}
+
+  /** The newest version for each tenant that has one. */
+  async current(tenantIds: readonly string[]): Promise<StoredPolicy[]> {
+    const rows = await this.db.query(
+      `SELECT DISTINCT ON (tenant_id) * FROM policies WHERE tenant_id = ANY($1::uuid[]) ORDER BY tenant_id, version DESC`,
+      [tenantIds],
+    );
+    return rows.map(toPolicy);
+  }
+
+  async history(tenantId: string): Promise<StoredPolicy[]> {
+    if (!isUuid(tenantId)) return [];
+    return (await this.db.query('SELECT * FROM policies WHERE tenant_id = $1 ORDER BY version DESC', [tenantId])).map(toPolicy);
+  }
+
+  async get(tenantId: string, version: number): Promise<StoredPolicy | null> {
+    if (!isUuid(tenantId)) return null;
+    const rows = await this.db.query('SELECT * FROM policies WHERE tenant_id = $1 AND version = $2', [tenantId, version]);
+    return rows[0] ? toPolicy(rows[0]) : null;
+  }
+
+  /** Appends the next version (the primary key makes a concurrent writer fail rather than overwrite). */
+  async put(tenantId: string, policy: Policy, author: string): Promise<StoredPolicy> {
+    const rows = await this.db.query(
+      `INSERT INTO policies (tenant_id, version, policy, author, created_at)
+       SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4 FROM policies WHERE tenant_id = $1
+       RETURNING *`,
+      [tenantId, JSON.stringify(policy), author, new Date()],
+    );
+    return toPolicy(rows[0]);
+  }
+}
+
+const toPolicy = (r: Row): StoredPolicy => ({
+  tenantId: r.tenant_id,
+  version: r.version,
+  policy: r.policy,
+  author: r.author,
+  createdAt: r.created_at,
+});
+
 export interface Store {
   db: Db;
   tenants: TenantRepo;
+  policies: PolicyRepo;
   keys: ApiKeyRepo;
   checks: CheckRepo;
   audit: AuditRepo;
@@ -349,6 +408,7 @@ export interface Store {
 export const createStore = (db: Db): Store => ({
   db,
   tenants: new TenantRepo(db),
+  policies: new PolicyRepo(db),
   keys: new ApiKeyRepo(db),
   checks: new CheckRepo(db),
   audit: new AuditRepo(db),

@@ -1,14 +1,18 @@
 /**
  * One verification, end to end (see ARCHITECTURE.md):
- *   1. write the check row PENDING        4. call the provider, under a deadline
- *   2. choose the tenant's provider        5. calibrate raw scores onto the unified scale
- *   3. (idempotent repeat → stored result) 6. decide, 7. persist attempts + result in one txn
+ *   1. write the check row PENDING (an idempotent repeat returns the stored result instead)
+ *   2. load the tenant's policy         3. plan the providers (routing.ts)
+ *   4. call them under the check's deadline: per-call timeout, retries of Transient errors with
+ *      jittered backoff, fallback, circuit breakers
+ *   5. calibrate → 6. decide           7. persist attempts + result in one transaction
+ *   then shadow providers, off the response path.
  * A failure never leaves a missing check: it ends as ERROR with a reason, and the caller gets a
  * typed error that names the check.
  */
 import {
   isProviderError,
   ProviderError,
+  type Capability,
   type CheckOutcome,
   type CheckRequest,
   type ImageInput,
@@ -21,9 +25,12 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { CheckCompletion, NewAttempt, Store, Tenant } from '../store/repositories';
 import { livenessProbability, type CalibrationRegistry } from './calibration';
-import { decide, DEFAULT_THRESHOLDS } from './decision';
+import { decide, type Decision, type Thresholds } from './decision';
+import type { HealthBook } from './health';
+import { defaultPolicy, type Policy, type Step } from './policy';
 import type { ProviderRegistry } from './registry';
-import type { AttemptOutcome, CheckKind, CheckRecord, ImageDigests } from './types';
+import { plan, type Plan } from './routing';
+import type { AttemptOutcome, AttemptRole, CheckKind, CheckRecord, ImageDigests } from './types';
 
 export interface VerificationRequest {
   kind: CheckKind;
@@ -41,16 +48,13 @@ export interface VerificationRequest {
 
 export interface OrchestratorOptions {
   defaultProvider: ProviderName;
+  /** a check's deadline when its policy sets none */
   timeoutMs: number;
   log: Logger;
   metrics: Metrics;
+  health: HealthBook;
+  random?: () => number;
 }
-
-const WANTS: Record<CheckKind, Pick<CheckRequest, 'match' | 'liveness'>> = {
-  VERIFY_IDENTITY: { match: true, liveness: true },
-  LIVENESS: { match: false, liveness: true },
-  FACE_MATCH: { match: true, liveness: false },
-};
 
 const OUTCOME_OF: Record<ProviderErrorKind, AttemptOutcome> = {
   BadInput: 'BAD_INPUT',
@@ -68,7 +72,12 @@ const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
   LIVENESS_SESSION_EXPIRED: 'LIVENESS_SESSION_EXPIRED',
 };
 
+/** One call's result: the outcome, or the classified failure. */
+type CallResult = { step: Step; attempt: NewAttempt } & ({ outcome: CheckOutcome; decision: Decision } | { failure: ProviderError });
+
 export class Orchestrator {
+  private readonly shadows = new Set<Promise<void>>();
+
   constructor(
     private readonly store: Store,
     private readonly providers: ProviderRegistry,
@@ -85,82 +94,196 @@ export class Orchestrator {
       imageDigests: req.digests,
     });
     if (!created) return this.repeat(check, req);
-
-    const providerName = req.tenant.provider ?? this.opts.defaultProvider;
     try {
-      return await this.execute(check, providerName, req);
+      return await this.execute(check, req);
     } catch (e) {
       if (e instanceof VerigateError) throw e;
       // a bug or a store failure after the check was written: it must not stay PENDING
       this.opts.log.error({ err: e, requestId: req.requestId, checkId: check.id }, 'check failed unexpectedly');
       await this.store.checks
-        .complete(check, { status: 'ERROR', reasons: ['INTERNAL_ERROR'], provider: providerName, faceMatch: null, liveness: null }, [])
+        .complete(check, { status: 'ERROR', reasons: ['INTERNAL_ERROR'], provider: null, faceMatch: null, liveness: null }, [])
         .catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; start-up recovery will'));
       throw e;
     }
   }
 
-  private async execute(check: CheckRecord, providerName: ProviderName, req: VerificationRequest): Promise<CheckRecord> {
-    const started = performance.now();
-    let outcome: CheckOutcome | undefined;
-    let failure: ProviderError | null = null;
-    try {
-      outcome = await this.call(providerName, req);
-    } catch (e) {
-      if (!isProviderError(e)) this.opts.log.error({ err: e, requestId: req.requestId, provider: providerName }, 'provider threw an unclassified error');
-      failure = isProviderError(e) ? e : new ProviderError(providerName, 'Transient', 'PROVIDER_ERROR', `provider '${providerName}' failed unexpectedly`, {}, { cause: e });
-    }
-    const latencyMs = performance.now() - started;
-    const attempt: NewAttempt = failure
-      ? {
-          provider: providerName,
-          role: 'primary',
-          outcome: failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind],
-          latencyMs,
-          errorCode: failure.reason,
-          raw: failure.raw,
-        }
-      : { provider: providerName, role: 'primary', outcome: 'OK', latencyMs, errorCode: null, raw: outcome!.raw };
-    this.opts.metrics.providerCalls.observe({ provider: providerName, outcome: attempt.outcome }, latencyMs / 1000);
+  /** The tenant's current policy, read fresh (one indexed query) so every replica sees a change at once. */
+  async policyFor(tenantId: string): Promise<{ policy: Policy; version: number | null }> {
+    const [stored] = await this.store.policies.current([tenantId]);
+    return stored ? { policy: stored.policy, version: stored.version } : { policy: defaultPolicy(this.opts.defaultProvider), version: null };
+  }
 
-    const completion: CheckCompletion = failure
-      ? { status: 'ERROR', reasons: [failure.reason], provider: providerName, faceMatch: null, liveness: null }
-      : { ...this.decideOutcome(outcome!), provider: providerName };
-    const done = await this.store.checks.complete(check, completion, [attempt]);
-    this.opts.metrics.checks.inc({ kind: done.kind, provider: providerName, status: done.status });
-    if (failure) throw this.clientError(failure, done);
+  /** Waits for shadow calls still running (tests, graceful shutdown). */
+  async drainShadows(): Promise<void> {
+    while (this.shadows.size) await Promise.allSettled([...this.shadows]);
+  }
+
+  private async execute(check: CheckRecord, req: VerificationRequest): Promise<CheckRecord> {
+    const { policy } = await this.policyFor(req.tenant.id);
+    const wants = checksWanted(req.kind, policy);
+    const thePlan = plan(policy, {
+      tenantId: req.tenant.id,
+      referenceId: req.referenceId,
+      needs: capabilitiesNeeded(wants, req),
+      capabilitiesOf: (p) => (this.providers.has(p) ? this.providers.get(p).capabilities : undefined),
+      random: this.opts.random ?? Math.random,
+    });
+    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
+    const call = (step: Step, role: AttemptRole) => this.callWithRetries(step, role, req, wants, policy.thresholds, deadline);
+
+    let results: CallResult[];
+    let completion: CheckCompletion;
+    if (thePlan.steps.length === 0) {
+      results = [];
+      completion = errorCompletion('PROVIDER_UNAVAILABLE', null);
+    } else if (thePlan.mode === 'consensus') {
+      results = (await Promise.all(thePlan.steps.map((s) => call(s, 'consensus')))).flat();
+      completion = consensus(results, policy);
+    } else {
+      results = [];
+      for (const [i, step] of thePlan.steps.entries()) {
+        const tries = await call(step, i === 0 ? 'primary' : 'fallback');
+        results.push(...tries);
+        const last = tries[tries.length - 1];
+        if ('decision' in last || last.failure.kind === 'BadInput' || Date.now() >= deadline) break;
+      }
+      const last = results[results.length - 1];
+      completion = 'decision' in last ? { ...last.decision, provider: last.step.provider } : errorCompletion(last.failure.reason, last.step.provider);
+    }
+
+    const done = await this.store.checks.complete(check, completion, results.map((r) => r.attempt));
+    this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
+    this.startShadows(done, req, wants, thePlan, policy);
+
+    if (done.status === 'ERROR') throw this.clientError(done, results, thePlan);
     return done;
   }
 
-  /** Calls the provider under the check's deadline; a provider that ignores the abort still loses the race. */
-  private async call(name: ProviderName, req: VerificationRequest): Promise<CheckOutcome> {
+  /** One step: the call and its retries (Transient errors only, jittered backoff, within the deadline). */
+  private async callWithRetries(
+    step: Step,
+    role: AttemptRole,
+    req: VerificationRequest,
+    wants: Pick<CheckRequest, 'match' | 'liveness'>,
+    thresholds: Thresholds,
+    deadline: number,
+  ): Promise<CallResult[]> {
+    const results: CallResult[] = [];
+    for (let attempt = 0; attempt <= step.retries; attempt++) {
+      const result = await this.callOnce(step, role, req, wants, thresholds, deadline);
+      results.push(result);
+      if ('decision' in result || result.failure.kind !== 'Transient') break;
+      const backoff = 50 * 2 ** attempt * (0.5 + Math.random());
+      if (Date.now() + backoff >= deadline) break;
+      await sleep(backoff);
+    }
+    return results;
+  }
+
+  private async callOnce(
+    step: Step,
+    role: AttemptRole,
+    req: VerificationRequest,
+    wants: Pick<CheckRequest, 'match' | 'liveness'>,
+    thresholds: Thresholds,
+    deadline: number,
+  ): Promise<CallResult> {
+    const name = step.provider;
+    const started = performance.now();
+    const attempt = (outcome: AttemptOutcome, extra: Partial<NewAttempt>): NewAttempt => ({
+      provider: name,
+      role,
+      outcome,
+      latencyMs: performance.now() - started,
+      errorCode: null,
+      decision: null,
+      unifiedScore: null,
+      raw: {},
+      ...extra,
+    });
+
+    if (!this.opts.health.tryAcquire(name)) {
+      const failure = new ProviderError(name, 'Unavailable', 'PROVIDER_UNAVAILABLE', `provider '${name}' is failing (circuit open)`);
+      return { step, failure, attempt: attempt('UNAVAILABLE', { errorCode: 'CIRCUIT_OPEN' }) };
+    }
+    const timeoutMs = Math.max(1, Math.min(step.timeoutMs ?? Infinity, deadline - Date.now()));
+    let outcome: CheckOutcome;
+    try {
+      outcome = await this.callProvider(name, req, wants, timeoutMs);
+    } catch (e) {
+      if (!isProviderError(e)) this.opts.log.error({ err: e, requestId: req.requestId, provider: name }, 'provider threw an unclassified error');
+      const failure = isProviderError(e)
+        ? e
+        : new ProviderError(name, 'Transient', 'PROVIDER_ERROR', `provider '${name}' failed unexpectedly`, {}, { cause: e });
+      const kind = failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind];
+      return this.settle({ step, failure, attempt: attempt(kind, { errorCode: failure.reason, raw: failure.raw }) });
+    }
+    // outside the provider's try: a calibration or decision bug is ours, not the provider's
+    const decision = this.decideOutcome(outcome, thresholds);
+    const ok = attempt('OK', { raw: outcome.raw, decision: decision.status, unifiedScore: decision.faceMatch?.score ?? null });
+    return this.settle({ step, outcome, decision, attempt: ok });
+  }
+
+  /** Feeds a call's result to the circuit breaker and metrics. */
+  private settle(result: CallResult): CallResult {
+    const { provider, outcome, latencyMs } = result.attempt;
+    const providerFault = 'failure' in result && (result.failure.kind === 'Transient' || result.failure.kind === 'Unavailable');
+    this.opts.health.record(provider, providerFault ? 'failure' : 'ok', latencyMs);
+    this.opts.metrics.providerCalls.observe({ provider, outcome }, latencyMs / 1000);
+    return result;
+  }
+
+  /** Calls the provider with a timeout; a provider that ignores the abort still loses the race. */
+  private async callProvider(
+    name: ProviderName,
+    req: VerificationRequest,
+    wants: Pick<CheckRequest, 'match' | 'liveness'>,
+    timeoutMs: number,
+  ): Promise<CheckOutcome> {
     const provider = this.providers.get(name);
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
+    const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new ProviderError(name, 'Transient', 'TIMEOUT', `provider '${name}' did not answer within ${this.opts.timeoutMs} ms`);
+        const err = new ProviderError(name, 'Transient', 'TIMEOUT', `provider '${name}' did not answer within ${Math.round(timeoutMs)} ms`);
         controller.abort(err);
         reject(err);
-      }, this.opts.timeoutMs);
+      }, timeoutMs);
     });
     try {
       return await Promise.race([
         provider.check(
-          { probe: req.probe, reference: req.reference, livenessSessionId: req.livenessSessionId, ...WANTS[req.kind] },
+          { probe: req.probe, reference: req.reference, livenessSessionId: req.livenessSessionId, ...wants },
           { signal: controller.signal, requestId: req.requestId, tenantId: req.tenant.id },
         ),
-        deadline,
+        timeout,
       ]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private decideOutcome(outcome: CheckOutcome): Omit<CheckCompletion, 'provider'> {
+  private decideOutcome(outcome: CheckOutcome, thresholds: Thresholds): Decision {
     const match = outcome.match ? this.calibration.unifyMatch(outcome.match) : undefined;
     const live = outcome.liveness ? livenessProbability(outcome.liveness) : undefined;
-    return decide(DEFAULT_THRESHOLDS, match, live, outcome.quality);
+    return decide(thresholds, match, live, outcome.quality);
+  }
+
+  /** Shadow providers: called after the answer is decided and stored, never changing or delaying it. */
+  private startShadows(
+    check: CheckRecord,
+    req: VerificationRequest,
+    wants: Pick<CheckRequest, 'match' | 'liveness'>,
+    thePlan: Plan,
+    policy: Policy,
+  ): void {
+    if (thePlan.shadows.length === 0) return;
+    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
+    const task = Promise.all(thePlan.shadows.map((s) => this.callOnce(s, 'shadow', req, wants, policy.thresholds, deadline)))
+      .then((results) => this.store.checks.addAttempts(check, results.map((r) => r.attempt)))
+      .catch((err) => this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not stored'));
+    const tracked = task.finally(() => this.shadows.delete(tracked));
+    this.shadows.add(tracked);
   }
 
   /** An idempotent repeat: the stored result, waiting for the first request if it is still running. */
@@ -172,15 +295,80 @@ export class Orchestrator {
     const until = Date.now() + this.opts.timeoutMs + 5000;
     let current: CheckRecord | null = check;
     while (current && current.status === 'PENDING' && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 25));
+      await sleep(25);
       current = await this.store.checks.get(scope, check.id);
     }
     return current ?? check;
   }
 
-  private clientError(failure: ProviderError, check: CheckRecord): VerigateError {
-    const extra = { checkId: check.id, reasons: check.reasons, provider: failure.provider };
-    const code = failure.kind === 'BadInput' ? (BAD_INPUT_CODES[failure.reason] ?? 'BAD_USER_INPUT') : 'PROVIDER_UNAVAILABLE';
-    return new VerigateError(code, failure.message, extra);
+  private clientError(check: CheckRecord, results: CallResult[], thePlan: Plan): VerigateError {
+    const failures = results.flatMap((r) => ('failure' in r ? [r.failure] : []));
+    const badInput = failures.find((f) => f.kind === 'BadInput');
+    const extra = { checkId: check.id, reasons: check.reasons };
+    if (badInput) return new VerigateError(BAD_INPUT_CODES[badInput.reason] ?? 'BAD_USER_INPUT', badInput.message, { ...extra, provider: badInput.provider });
+    const last = failures[failures.length - 1];
+    const message = last
+      ? last.message
+      : `no provider can run this check (${thePlan.excluded.map((e) => `${e.provider}: ${e.why}`).join(', ') || 'policy names none'})`;
+    return new VerigateError('PROVIDER_UNAVAILABLE', message, extra);
   }
 }
+
+function checksWanted(kind: CheckKind, policy: Policy): Pick<CheckRequest, 'match' | 'liveness'> {
+  switch (kind) {
+    case 'VERIFY_IDENTITY':
+      return { match: policy.require.match, liveness: policy.require.liveness };
+    case 'LIVENESS':
+      return { match: false, liveness: true };
+    case 'FACE_MATCH':
+      return { match: true, liveness: false };
+  }
+}
+
+function capabilitiesNeeded(wants: Pick<CheckRequest, 'match' | 'liveness'>, req: VerificationRequest): Set<Capability> {
+  const needs = new Set<Capability>();
+  if (wants.match) needs.add('face-match');
+  if (wants.liveness) needs.add('liveness');
+  if (req.livenessSessionId) needs.add('liveness-session');
+  return needs;
+}
+
+const errorCompletion = (reason: ReasonCode, provider: ProviderName | null): CheckCompletion => ({
+  status: 'ERROR',
+  reasons: [reason],
+  provider,
+  faceMatch: null,
+  liveness: null,
+});
+
+/**
+ * Consensus: every provider must answer. `all`: they must reach the same decision; `minScore`:
+ * every unified match score must reach minScore (and liveness pass). Disagreement is INCONCLUSIVE.
+ * The reported match/liveness are the most conservative of the providers'.
+ */
+function consensus(results: CallResult[], policy: Policy): CheckCompletion {
+  const answers = results.filter((r): r is Extract<CallResult, { decision: Decision }> => 'decision' in r);
+  const finalOf = new Map<ProviderName, CallResult>();
+  for (const r of results) finalOf.set(r.step.provider, r); // the last try of each provider
+  const failed = [...finalOf.values()].find((r) => 'failure' in r) as Extract<CallResult, { failure: ProviderError }> | undefined;
+  if (failed) return errorCompletion(failed.failure.reason, failed.step.provider);
+
+  const decisions = [...finalOf.values()].map((r) => (r as Extract<CallResult, { decision: Decision }>).decision);
+  const weakest = <T extends { score: number }>(xs: Array<T | null>) =>
+    xs.filter((x): x is T => x !== null).sort((a, b) => a.score - b.score)[0] ?? null;
+  const faceMatch = weakest(decisions.map((d) => d.faceMatch));
+  const liveness = weakest(decisions.map((d) => d.liveness));
+  const provider = answers[0]?.step.provider ?? null;
+  const reasons = [...new Set(decisions.flatMap((d) => d.reasons))];
+  const strategy = policy.strategy.type === 'consensus' ? policy.strategy : null;
+
+  if (strategy?.mode === 'minScore') {
+    const pass = decisions.every((d) => (d.faceMatch ? d.faceMatch.score >= strategy.minScore! : true) && (d.liveness ? d.liveness.live : true));
+    if (pass) return { status: 'ACCEPTED', reasons: [], provider, faceMatch, liveness };
+  }
+  const statuses = new Set(decisions.map((d) => d.status));
+  if (statuses.size === 1) return { status: decisions[0].status, reasons, provider, faceMatch, liveness };
+  return { status: 'INCONCLUSIVE', reasons: ['PROVIDER_DISAGREEMENT', ...reasons], provider, faceMatch, liveness };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -62,6 +62,10 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   latencyMs: number;
   errorCode: string | null;
+  /** what this provider's result alone would have decided (shadow/consensus comparison) */
+  decision: CheckStatus | null;
+  /** its unified match score, when it returned a match */
+  unifiedScore: number | null;
   raw: Record<string, unknown>;
   createdAt: Date;
 }

@@ -154,9 +154,14 @@ export type Mutation = {
   compareFaces: VerificationResult;
   /** The secret is shown once; only its hash is stored */
   createApiKey: CreatedApiKey;
+  /** A new tenant; with provider, its first policy routes every check there */
   createTenant: Tenant;
   revokeApiKey: ApiKeyInfo;
-  /** Route the tenant's checks to this provider (null: the server default) */
+  /** Store an earlier version again, as the newest */
+  rollbackTenantPolicy: TenantPolicy;
+  /** Validate and store a new policy version; applies to the next check */
+  setTenantPolicy: TenantPolicy;
+  /** Route the tenant's checks to this one provider (a new policy version; other settings kept). null: the server default */
   setTenantProvider: Tenant;
   /** Selfie + ID document: face match and liveness, decided by the tenant policy */
   verifyIdentity: VerificationResult;
@@ -191,6 +196,18 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationRollbackTenantPolicyArgs = {
+  tenantId: Scalars['ID']['input'];
+  version: Scalars['Int']['input'];
+};
+
+
+export type MutationSetTenantPolicyArgs = {
+  policy: Scalars['JSONObject']['input'];
+  tenantId: Scalars['ID']['input'];
+};
+
+
 export type MutationSetTenantProviderArgs = {
   provider?: InputMaybe<ProviderName>;
   tenantId: Scalars['ID']['input'];
@@ -207,10 +224,39 @@ export type PageInfo = {
   hasNextPage: Scalars['Boolean']['output'];
 };
 
+/** How two providers compared on the same checks (shadow and consensus runs) */
+export type ProviderAgreement = {
+  __typename?: 'ProviderAgreement';
+  /** share of those checks with the same decision */
+  agreement: Scalars['Float']['output'];
+  /** checks both answered */
+  checks: Scalars['Int']['output'];
+  providerA: ProviderName;
+  providerB: ProviderName;
+  /** Pearson correlation of their unified match scores */
+  scoreCorrelation?: Maybe<Scalars['Float']['output']>;
+};
+
 export type ProviderName =
   | 'facia'
   | 'local'
   | 'rekognition';
+
+/** A provider as this replica sees it */
+export type ProviderStatus = {
+  __typename?: 'ProviderStatus';
+  /** calls in the recent window */
+  calls: Scalars['Int']['output'];
+  capabilities: Array<Scalars['String']['output']>;
+  /** CLOSED, OPEN or HALF_OPEN */
+  circuit: Scalars['String']['output'];
+  configured: Scalars['Boolean']['output'];
+  consecutiveFailures: Scalars['Int']['output'];
+  errorRate: Scalars['Float']['output'];
+  name: ProviderName;
+  p50Ms?: Maybe<Scalars['Float']['output']>;
+  p95Ms?: Maybe<Scalars['Float']['output']>;
+};
 
 export type Query = {
   __typename?: 'Query';
@@ -218,7 +264,13 @@ export type Query = {
   check?: Maybe<VerificationResult>;
   /** Checks, newest first (Relay-style connection) */
   checks: CheckConnection;
+  /** Every version, newest first */
+  policyHistory: Array<TenantPolicy>;
+  providerAgreement: Array<ProviderAgreement>;
+  /** Circuit state, error rate and latency of each provider on this replica */
+  providers: Array<ProviderStatus>;
   tenant?: Maybe<Tenant>;
+  tenantPolicy: TenantPolicy;
   tenants: Array<Tenant>;
 };
 
@@ -235,8 +287,25 @@ export type QueryChecksArgs = {
 };
 
 
+export type QueryPolicyHistoryArgs = {
+  tenantId: Scalars['ID']['input'];
+};
+
+
+export type QueryProviderAgreementArgs = {
+  from: Scalars['DateTimeISO']['input'];
+  tenantId: Scalars['ID']['input'];
+  to: Scalars['DateTimeISO']['input'];
+};
+
+
 export type QueryTenantArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryTenantPolicyArgs = {
+  tenantId: Scalars['ID']['input'];
 };
 
 /** Why a check did not pass, or what a provider noticed */
@@ -253,6 +322,7 @@ export type ReasonCode =
   | 'MATCH_INCONCLUSIVE'
   | 'MULTIPLE_FACES'
   | 'NO_FACE'
+  | 'PROVIDER_DISAGREEMENT'
   | 'PROVIDER_ERROR'
   | 'PROVIDER_QUOTA_EXCEEDED'
   | 'PROVIDER_UNAUTHORIZED'
@@ -268,8 +338,18 @@ export type Tenant = {
   createdAt: Scalars['DateTimeISO']['output'];
   id: Scalars['ID']['output'];
   name: Scalars['String']['output'];
-  /** Provider override; null = server default */
+  /** The provider of a single-provider policy (server default without a policy); null for multi-provider policies */
   provider?: Maybe<ProviderName>;
+};
+
+/** A tenant's policy; version null = the server default (no policy stored yet) */
+export type TenantPolicy = {
+  __typename?: 'TenantPolicy';
+  author?: Maybe<Scalars['String']['output']>;
+  createdAt?: Maybe<Scalars['DateTimeISO']['output']>;
+  policy: Scalars['JSONObject']['output'];
+  tenantId: Scalars['ID']['output'];
+  version?: Maybe<Scalars['Int']['output']>;
 };
 
 /** The unified result of one check */
@@ -376,6 +456,7 @@ export type ReasonCode =
   | 'MATCH_INCONCLUSIVE'
   | 'MULTIPLE_FACES'
   | 'NO_FACE'
+  | 'PROVIDER_DISAGREEMENT'
   | 'PROVIDER_ERROR'
   | 'PROVIDER_QUOTA_EXCEEDED'
   | 'PROVIDER_UNAUTHORIZED'

@@ -4,7 +4,9 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphq
 import type { ProviderName } from '../../../providers/types';
 import { badInput, notFound, VerigateError } from '../../errors';
 import { TenantNameTaken } from '../../store/repositories';
+import { defaultPolicy } from '../../verification/policy';
 import { actorOf, type Context } from '../context';
+import { savePolicy } from './policy';
 import { CreatedApiKey, ProviderEnum, RoleEnum, Tenant, ApiKeyInfo } from '../types';
 
 @Authorized('admin')
@@ -20,7 +22,7 @@ export class AdminResolver {
     return ctx.services.store.tenants.get(id);
   }
 
-  @Mutation(() => Tenant)
+  @Mutation(() => Tenant, { description: 'A new tenant; with provider, its first policy routes every check there' })
   async createTenant(
     @Arg('name') name: string,
     @Ctx() ctx: Context,
@@ -28,15 +30,17 @@ export class AdminResolver {
   ) {
     const trimmed = name.trim();
     if (trimmed.length === 0 || trimmed.length > 200) throw badInput('name must be 1..200 characters', 'name');
-    if (provider) this.assertConfigured(ctx, provider);
+    if (provider && !ctx.services.providers.has(provider)) throw notConfigured(ctx, provider);
+    let tenant;
     try {
-      const tenant = await ctx.services.store.tenants.create(trimmed, provider ?? null);
-      await ctx.services.store.audit.record(actorOf(ctx), 'tenant.create', tenant.id, tenant.id, { name: trimmed, provider });
-      return tenant;
+      tenant = await ctx.services.store.tenants.create(trimmed);
     } catch (e) {
       if (e instanceof TenantNameTaken) throw new VerigateError('CONFLICT', e.message);
       throw e;
     }
+    await ctx.services.store.audit.record(actorOf(ctx), 'tenant.create', tenant.id, tenant.id, { name: trimmed });
+    if (provider) await savePolicy(ctx, tenant.id, defaultPolicy(provider), 'policy.set');
+    return tenant;
   }
 
   @Mutation(() => CreatedApiKey, { description: 'The secret is shown once; only its hash is stored' })
@@ -62,24 +66,25 @@ export class AdminResolver {
     return key;
   }
 
-  @Mutation(() => Tenant, { description: "Route the tenant's checks to this provider (null: the server default)" })
+  @Mutation(() => Tenant, { description: "Route the tenant's checks to this one provider (a new policy version; other settings kept). null: the server default" })
   async setTenantProvider(
     @Arg('tenantId', () => ID) tenantId: string,
     @Ctx() ctx: Context,
     @Arg('provider', () => ProviderEnum, { nullable: true }) provider?: ProviderName | null,
   ) {
-    if (provider) this.assertConfigured(ctx, provider);
-    const tenant = await ctx.services.store.tenants.setProvider(tenantId, provider ?? null);
+    const tenant = await ctx.services.store.tenants.get(tenantId);
     if (!tenant) throw notFound('tenant');
-    await ctx.services.store.audit.record(actorOf(ctx), 'tenant.setProvider', tenant.id, tenant.id, { provider: provider ?? null });
+    const { policy } = await ctx.services.orchestrator.policyFor(tenantId);
+    const single = { provider: provider ?? ctx.services.config.VERIGATE_DEFAULT_PROVIDER };
+    await savePolicy(ctx, tenantId, { ...policy, strategy: { type: 'single', provider: { ...single, retries: 0 } } }, 'tenant.setProvider', {
+      provider: provider ?? null,
+    });
     return tenant;
   }
+}
 
-  private assertConfigured(ctx: Context, provider: ProviderName) {
-    if (!ctx.services.providers.has(provider)) {
-      throw new VerigateError('PROVIDER_UNAVAILABLE', `provider '${provider}' is not configured on this server`, {
-        configured: ctx.services.providers.names(),
-      });
-    }
-  }
+function notConfigured(ctx: Context, provider: ProviderName) {
+  return new VerigateError('PROVIDER_UNAVAILABLE', `provider '${provider}' is not configured on this server`, {
+    configured: ctx.services.providers.names(),
+  });
 }
