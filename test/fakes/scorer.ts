@@ -42,6 +42,7 @@ export const fallbackScorer: Scorer = async (selfie, document) => {
 export const cosineToUnit = (cosine: number) => 1 / (1 + Math.exp(-15 * (cosine - 0.3)));
 
 let local: Promise<Scorer | null> | undefined;
+let localProvider: Provider | undefined;
 
 /** The one function that knows providers/local. Resolves null when it is missing or fails to init. */
 export function loadLocalScorer(): Promise<Scorer | null> {
@@ -51,6 +52,7 @@ export function loadLocalScorer(): Promise<Scorer | null> {
       const mod = require('../../providers/local') as { createLocalProvider?: (cfg?: unknown) => Provider };
       if (typeof mod.createLocalProvider !== 'function') return null;
       const provider = mod.createLocalProvider();
+      localProvider = provider;
       await provider.init?.();
       const scorer: Scorer = async (selfie, document) => {
         const ctx = { signal: new AbortController().signal, requestId: 'emulator-scorer' };
@@ -71,10 +73,20 @@ export function loadLocalScorer(): Promise<Scorer | null> {
       };
       return scorer;
     } catch {
+      await localProvider?.close?.().catch(() => undefined);
+      localProvider = undefined;
       return null;
     }
   })();
   return local;
+}
+
+/** Stop the local engine's workers if `defaultScorer` started them (tests: call in afterAll). */
+export async function closeLocalScorer(): Promise<void> {
+  const p = localProvider;
+  local = undefined;
+  localProvider = undefined;
+  await p?.close?.();
 }
 
 /** providers/local when it loads, else the deterministic fallback (decided once, on first use). */
