@@ -64,9 +64,17 @@ export class WorkerPool {
   analyse(bytes: Uint8Array, request: AnalyseRequest, signal?: AbortSignal): Promise<FaceReport> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     return new Promise((resolve, reject) => {
-      const job: Job = { id: this.nextId++, bytes, request, resolve, reject };
       signal?.throwIfAborted();
-      signal?.addEventListener('abort', () => this.drop(job, signal.reason), { once: true });
+      const onAbort = () => this.drop(job, signal?.reason);
+      const done = () => signal?.removeEventListener('abort', onAbort);
+      const job: Job = {
+        id: this.nextId++,
+        bytes,
+        request,
+        resolve: (r) => (done(), resolve(r)),
+        reject: (e) => (done(), reject(e)),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.queue.push(job);
       this.dispatch();
     });

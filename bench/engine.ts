@@ -1,0 +1,179 @@
+/**
+ * Benchmark of the local engine: full verification latency/throughput, accuracy on the shared sets,
+ * and the peer Node users pick today (@vladmandic/face-api on tfjs-wasm) on the same images.
+ *
+ *   npm run build && node dist/bench/engine.js [--requests N]
+ *
+ * Prints a table and writes bench/reports/engine.json with the CPU, Node version and command.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLocalEngine, createLocalProvider } from '../providers/local';
+import type { ImageInput } from '../providers/types';
+import { auc, eer, presentationErrors, readLiveness, readPairs, scoreLiveness, scorePairs, sharedFacesDir, tarAtFmr } from '../src/eval';
+import { PROJECT_ROOT } from '../src/paths';
+import { DEFAULT_THRESHOLDS } from '../src/verification/decision';
+
+const FACES = sharedFacesDir();
+/** a 640×480 selfie and a 537×376 passport page: the typical verification */
+const PROBE = 'silent-face/image_T1.jpg';
+const REFERENCE = 'idenfy-documents/BarackHusseinObama.jpg';
+const PAIR_FILES = ['pairs_deepface.tsv', 'pairs_face_recognition.tsv', 'pairs_idenfy_documents.tsv', 'pairs_nvlong21.tsv'];
+const LIVENESS_FILES = ['liveness_labels_nvlong21.tsv', 'liveness_labels.tsv'];
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const ms = (v: number) => Number(v.toFixed(1));
+
+function input(rel: string): ImageInput {
+  const bytes = readFileSync(join(FACES, rel));
+  return { bytes, format: 'jpeg', width: 0, height: 0, sha256: '' };
+}
+
+async function latency(requests: number) {
+  const provider = createLocalProvider({});
+  await provider.init!();
+  const req = { probe: input(PROBE), reference: input(REFERENCE), match: true, liveness: true };
+  const ctx = { signal: new AbortController().signal, requestId: 'bench' };
+  const once = async () => {
+    const t0 = performance.now();
+    await provider.check(req, ctx);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 20; i++) await once(); // warm-up
+  const rows = [];
+  for (const concurrency of [1, 2, 4]) {
+    const times: number[] = [];
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (times.length < requests) times.push(await once());
+      }),
+    );
+    const wall = performance.now() - t0;
+    rows.push({
+      concurrency,
+      requests: times.length,
+      p50Ms: ms(percentile(times, 0.5)),
+      p95Ms: ms(percentile(times, 0.95)),
+      perSecond: ms((times.length / wall) * 1000),
+      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+    });
+  }
+  await provider.close!();
+  return rows;
+}
+
+async function accuracy() {
+  const engine = createLocalEngine({});
+  await engine.init();
+  try {
+    const pairs = [];
+    for (const f of PAIR_FILES) {
+      const s = await scorePairs(engine, readPairs(join(FACES, f)));
+      pairs.push({
+        set: f,
+        pairs: s.pairs,
+        auc: auc(s),
+        eer: eer(s),
+        tarAt1e2: tarAtFmr(s, 1e-2).tar,
+        tarAt1e3: tarAtFmr(s, 1e-3).tar,
+        missedFaces: s.missedFaces,
+      });
+    }
+    const liveness = [];
+    for (const f of LIVENESS_FILES) {
+      const s = await scoreLiveness(engine, readLiveness(join(FACES, f)));
+      const t = DEFAULT_THRESHOLDS.livenessMin;
+      liveness.push({ set: f, real: s.real.length, spoof: s.spoof.length, auc: auc({ genuine: s.real, impostor: s.spoof }), ...presentationErrors(s.real, s.spoof, t), threshold: t, missedFaces: s.missedFaces });
+    }
+    return { pairs, liveness };
+  } finally {
+    await engine.close();
+  }
+}
+
+/** The peer: face-api (SSD MobileNet v1 + 68 landmarks + ResNet-34 descriptor) on tfjs-wasm, main thread. */
+async function faceApi(requests: number) {
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
+    const sharp = require('sharp');
+    await faceapi.tf.setBackend('wasm');
+    await faceapi.tf.ready();
+    const models = join(PROJECT_ROOT, 'node_modules/@vladmandic/face-api/model');
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
+    await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
+    await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
+    const describe = async (bytes: Buffer) => {
+      const { data, info } = await sharp(bytes).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const tensor = faceapi.tf.tensor3d(new Int32Array(data), [info.height, info.width, 3], 'int32');
+      try {
+        const face = await faceapi.detectSingleFace(tensor, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 })).withFaceLandmarks().withFaceDescriptor();
+        if (!face) throw new Error('face-api found no face');
+        return face.descriptor as Float32Array;
+      } finally {
+        tensor.dispose();
+      }
+    };
+    const [p, r] = [input(PROBE).bytes, input(REFERENCE).bytes];
+    const once = async () => {
+      const t0 = performance.now();
+      faceapi.euclideanDistance(await describe(p), await describe(r));
+      return performance.now() - t0;
+    };
+    for (let i = 0; i < 3; i++) await once();
+    const times: number[] = [];
+    for (let i = 0; i < requests; i++) times.push(await once());
+    return { ok: true as const, backend: faceapi.tf.getBackend(), p50Ms: ms(percentile(times, 0.5)), p95Ms: ms(percentile(times, 0.95)), note: 'match only: face-api has no liveness model' };
+  } catch (e) {
+    return { ok: false as const, error: `face-api could not run here: ${(e as Error).message}` };
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, 'peer-requests': { type: 'string', default: '20' } } });
+  const requests = Number(values.requests);
+  const speed = await latency(requests);
+  const acc = await accuracy();
+  const peer = await faceApi(Number(values['peer-requests']));
+  const c1 = speed[0];
+  const report = {
+    date: new Date().toISOString(),
+    command: `node ${process.argv.slice(1).map((a) => (a.includes('/') ? basename(a) : a)).join(' ')}`,
+    cpu: cpus()[0]?.model,
+    cores: availableParallelism(),
+    node: process.version,
+    workload: { probe: PROBE, reference: REFERENCE, checks: 'decode both JPEGs, detect + landmarks + embed both faces, liveness on the probe' },
+    latency: speed,
+    accuracy: acc,
+    peer: peer.ok ? { ...peer, speedup: ms(peer.p50Ms / c1.p50Ms) } : peer,
+  };
+  print(report);
+  writeFileSync(join(PROJECT_ROOT, 'bench/reports/engine.json'), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+function print(r: { cpu?: string; cores: number; node: string; latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: Record<string, unknown> }) {
+  const log = console.log;
+  log(`local engine — ${r.cpu} × ${r.cores}, Node ${r.node}`);
+  log(`full verification (${PROBE} vs ${REFERENCE}, with liveness)`);
+  log('  conc   p50 ms   p95 ms   verif/s   RSS MB');
+  for (const l of r.latency) {
+    log(`  ${String(l.concurrency).padStart(4)} ${String(l.p50Ms).padStart(8)} ${String(l.p95Ms).padStart(8)} ${String(l.perSecond).padStart(9)} ${String(l.rssMb).padStart(8)}`);
+  }
+  log('accuracy (cosine)');
+  for (const a of r.accuracy.pairs) {
+    log(`  ${a.set.padEnd(28)} pairs ${String(a.pairs).padStart(4)}  AUC ${a.auc.toFixed(4)}  EER ${a.eer.toFixed(4)}  TAR@1e-2 ${a.tarAt1e2.toFixed(3)}  TAR@1e-3 ${a.tarAt1e3.toFixed(3)}  missed ${a.missedFaces}`);
+  }
+  for (const l of r.accuracy.liveness) {
+    log(`  ${l.set.padEnd(28)} real ${l.real} spoof ${l.spoof}  AUC ${l.auc.toFixed(4)}  APCER ${l.apcer.toFixed(3)}  BPCER ${l.bpcer.toFixed(3)} @ ${l.threshold}  missed ${l.missedFaces}`);
+  }
+  const p = r.peer;
+  log(p.ok ? `peer @vladmandic/face-api (${p.backend}): p50 ${p.p50Ms} ms, p95 ${p.p95Ms} ms per verification (${p.note}); local is ${p.speedup}× faster at c=1` : `peer: ${p.error}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
