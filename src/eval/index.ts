@@ -104,7 +104,7 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
         `Measured: verigate calibrate ${args.join(' ')} — sets ${sets}` +
         (values.degraded ? ` plus in-memory degraded variants of each pair's second image (${DEGRADATIONS.join(', ')}: face downscaled to 40/50/60 px, Gaussian blur, JPEG q30, tight crop)` : '') +
         `; ${s.impostor.length} impostor and ${s.genuine.length} genuine pairs scored (${s.missedFaces} pairs skipped, face not found); ` +
-        `model pack ${engine.packName}. Points: empirical impostor FMR down to 1/N; tail: log-linear fit of the top 5% impostor survival.`,
+        `model pack ${engine.packName}. Points: empirical impostor FMR down to 1/N; tail: tangent, at the highest impostor score, of a normal fitted to the top 5% of impostor scores.`,
     });
     const json = `${JSON.stringify(table, null, 2)}\n`;
     if (values.out) writeFileSync(values.out, json);
