@@ -38,7 +38,7 @@ export interface ImageInput {
   readonly format: 'jpeg' | 'png';
   readonly width: number;
   readonly height: number;
-  /** hex SHA-256 of `bytes`: the only trace of the image the store keeps. */
+  /** hex SHA-256 of the bytes as received from the client (before any EXIF re-orientation): the only trace of the image the store keeps. */
   readonly sha256: string;
 }
 
@@ -102,6 +102,8 @@ export interface Provider {
   /** Load models, open pools, warm up. `/readyz` turns 200 only after every provider's init resolved. */
   init?(): Promise<void>;
   check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome>;
+  /** 'liveness-session' providers: start a session the frontend's liveness widget runs (Rekognition Face Liveness) */
+  createLivenessSession?(ctx: CallContext): Promise<{ sessionId: string }>;
   health(ctx: CallContext): Promise<ProviderHealth>;
   close?(): Promise<void>;
 }

@@ -4,9 +4,11 @@ import { buildSchema } from 'type-graphql';
 import { authChecker } from './context';
 import { AdminResolver } from './resolvers/admin';
 import { PolicyResolver, TenantResolver } from './resolvers/policy';
+import { LimitsResolver } from '../limits/resolver';
+import { PrivacyResolver } from '../privacy/resolver';
 import { VerificationResolver } from './resolvers/verification';
 
-export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver] as const;
+export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver] as const;
 
 export function buildVerigateSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: RESOLVERS, authChecker, validate: false });

@@ -115,3 +115,9 @@ export class CreatedApiKey {
   @Field(() => ApiKeyInfo) apiKey!: ApiKeyInfo;
   @Field({ description: 'The key itself: shown once, stored only as a hash' }) secret!: string;
 }
+
+@ObjectType({ description: 'A Face Liveness session for the frontend widget (Rekognition: expires 3 minutes after creation)' })
+export class LivenessSession {
+  @Field() sessionId!: string;
+  @Field(() => ProviderEnum) provider!: string;
+}

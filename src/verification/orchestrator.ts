@@ -328,8 +328,9 @@ function checksWanted(kind: CheckKind, policy: Policy): Pick<CheckRequest, 'matc
 function capabilitiesNeeded(wants: Pick<CheckRequest, 'match' | 'liveness'>, req: VerificationRequest): Set<Capability> {
   const needs = new Set<Capability>();
   if (wants.match) needs.add('face-match');
-  if (wants.liveness) needs.add('liveness');
+  // a liveness session is liveness done by the provider's own capture flow
   if (req.livenessSessionId) needs.add('liveness-session');
+  else if (wants.liveness) needs.add('liveness');
   return needs;
 }
 

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/observability/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import type { Db } from '../../src/store/db';
 import type { CalibrationRegistry } from '../../src/verification/calibration';
+import type { BreakerOptions } from '../../src/verification/health';
 import { CreateApiKeyDocument, CreateTenantDocument } from '../generated/graphql';
 
 export const ADMIN_KEY = 'vg_test_admin_key_0123456789abcdef';
@@ -38,6 +39,7 @@ export async function startHarness(opts: {
   providers: Provider[];
   env?: Record<string, string>;
   calibration?: CalibrationRegistry;
+  breaker?: Partial<BreakerOptions>;
   logDestination?: { write(s: string): void };
 }): Promise<Harness> {
   const config = loadConfig({
@@ -48,7 +50,7 @@ export async function startHarness(opts: {
     ...opts.env,
   });
   const logger = createLogger(config.LOG_LEVEL, opts.logDestination as never);
-  const app = await createApp(config, { db: opts.db, providers: opts.providers, calibration: opts.calibration, logger });
+  const app = await createApp(config, { db: opts.db, providers: opts.providers, calibration: opts.calibration, breaker: opts.breaker, logger });
   const server = await startServer(app, '127.0.0.1', 0);
   const url = `${server.url}/graphql`;
 

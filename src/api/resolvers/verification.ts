@@ -1,15 +1,16 @@
 /** Verify mutations and check queries. Auth is declarative (@Authorized); isolation is the store's. */
 import 'reflect-metadata';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { ImageInput } from '../../../providers/types';
-import { badInput, notFound } from '../../errors';
+import { isProviderError, type ImageInput } from '../../../providers/types';
+import { badInput, notFound, VerigateError } from '../../errors';
 import { parseImageInput } from '../../images';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
+import { CLOUD_PROVIDERS } from '../../verification/policy';
 import type { CheckKind, CheckRecord } from '../../verification/types';
 import { tenantOf, type Context } from '../context';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
-import { Attempt, CheckConnection, Tenant, VerificationResult } from '../types';
+import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
 const MAX_PAGE = 100;
 const MAX_TEXT = 256;
@@ -46,6 +47,29 @@ export class VerificationResolver {
       parseImageInput(input.target, 'target', ctx.services.imageLimits),
     ]);
     return run(ctx, 'FACE_MATCH', input, { probe: source, reference: target }, { source: source.sha256, target: target.sha256 });
+  }
+
+  @Authorized('tenant')
+  @Mutation(() => LivenessSession, {
+    description: 'Start a liveness session; pass its sessionId to the frontend widget, then to verifyIdentity as livenessSessionId',
+  })
+  async createLivenessSession(@Ctx() ctx: Context): Promise<LivenessSession> {
+    const tenantId = tenantOf(ctx);
+    const { policy } = await ctx.services.orchestrator.policyFor(tenantId);
+    const provider = ctx.services.providers
+      .all()
+      .find((p) => p.createLivenessSession && !(policy.onPremOnly && CLOUD_PROVIDERS.has(p.name)));
+    if (!provider?.createLivenessSession) {
+      throw new VerigateError('PROVIDER_UNAVAILABLE', 'no provider for liveness sessions is available to this tenant (Rekognition, not with onPremOnly)');
+    }
+    const signal = AbortSignal.timeout(ctx.services.config.VERIGATE_PROVIDER_TIMEOUT_MS);
+    try {
+      const { sessionId } = await provider.createLivenessSession({ signal, requestId: ctx.requestId, tenantId });
+      return { sessionId, provider: provider.name };
+    } catch (e) {
+      if (isProviderError(e)) throw new VerigateError('PROVIDER_UNAVAILABLE', e.message, { provider: e.provider });
+      throw e;
+    }
   }
 
   @Authorized()
