@@ -185,11 +185,11 @@ describe('tenant policy', () => {
     expect((await verify({}, t)).data!.verifyIdentity.provider).toBe('facia');
     // Rekognition has no passive liveness (it uses Face Liveness sessions): match only here
     const v2 = await setPolicy({ strategy: { type: 'single', provider: { provider: 'rekognition' } }, require: { liveness: false } }, t);
-    expect(v2.version).toBe(v1.version + 1);
+    expect(v2.version).toBe(v1.version! + 1);
     expect((await verify({}, t)).data!.verifyIdentity.provider).toBe('rekognition');
 
-    const back = await h.gql(RollbackTenantPolicyDocument, { tenantId: t.id, version: v1.version });
-    expect(back.data!.rollbackTenantPolicy.version).toBe(v2.version + 1);
+    const back = await h.gql(RollbackTenantPolicyDocument, { tenantId: t.id, version: v1.version! });
+    expect(back.data!.rollbackTenantPolicy.version).toBe(v2.version! + 1);
     expect((await verify({}, t)).data!.verifyIdentity.provider).toBe('facia');
 
     const history = (await h.gql(PolicyHistoryDocument, { tenantId: t.id })).data!.policyHistory;

@@ -41,7 +41,7 @@ export const outcome = (match: number | undefined, live: number | undefined, raw
 });
 
 export function scriptedProvider(name: ProviderName = 'local'): ScriptedProvider {
-  let fn = async (req: CheckRequest): Promise<CheckOutcome> =>
+  let fn = async (req: CheckRequest, _ctx: CallContext): Promise<CheckOutcome> =>
     outcome(req.match ? 0.99 : undefined, req.liveness ? 0.97 : undefined, { scripted: true });
   const p: ScriptedProvider = {
     name,
