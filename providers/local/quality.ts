@@ -16,7 +16,7 @@ export interface QualityMeasures {
   roll: number;
 }
 
-export const QUALITY_LIMITS = { minEyeDistance: 20, minSharpness: 60, maxYaw: 0.45, maxRoll: 30 } as const;
+export const QUALITY_LIMITS = { minEyeDistance: 20, minSharpness: 35, maxYaw: 0.45, maxRoll: 30 } as const;
 
 export function measure(five: readonly Point[], aligned: Float32Array, size: number, std: number, mean: number): QualityMeasures {
   const [le, re, nose] = five;

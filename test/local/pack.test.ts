@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalProvider, loadPack } from '../../providers/local';
 import { MODELS_DIR } from '../../src/paths';
+import { face } from './support';
 
 const manifest = () => JSON.parse(readFileSync(join(MODELS_DIR, 'faceplugin.json'), 'utf8'));
 const dir = mkdtempSync(join(tmpdir(), 'verigate-pack-'));
@@ -49,5 +50,23 @@ describe('model packs', () => {
 
   it('names the manifest it looked for when the pack does not exist', () => {
     expect(() => loadPack({ pack: 'no-such-pack' })).toThrow(/no manifest at .*models\/no-such-pack\.json/);
+  });
+});
+
+describe('alternative pack (YuNet + Silent-Face liveness from the shared models)', () => {
+  it('resolves ./ and ../ files relative to the manifest and runs end to end', async () => {
+    const pack = loadPack({ pack: 'shared-yunet' });
+    expect(pack.files.get('../../shared/models/2.7_80x80_MiniFASNetV2.onnx')).toBe(join(MODELS_DIR, '../../shared/models/2.7_80x80_MiniFASNetV2.onnx'));
+    const provider = createLocalProvider({ pack: join(MODELS_DIR, 'shared-yunet.json'), workers: 1 });
+    await provider.init!();
+    try {
+      const c = { signal: new AbortController().signal, requestId: 't' };
+      const out = await provider.check({ probe: face('deepface/img2.jpg'), reference: face('deepface/img1.jpg'), match: true, liveness: true }, c);
+      expect(out.match!.score).toBeGreaterThan(0.5);
+      expect(out.liveness!.calibration).toBe('local/shared-minifasnet-v1');
+      expect(out.raw.models).toMatchObject({ detector: expect.stringContaining('yunet') });
+    } finally {
+      await provider.close!();
+    }
   });
 });
