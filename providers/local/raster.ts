@@ -33,10 +33,8 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions): Promise<Rg
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    const meta = await sharp(bytes).metadata();
-    const rotated = (meta.orientation ?? 1) >= 5;
-    const originalWidth = (rotated ? meta.height : meta.width) ?? info.width;
-    return { data, width: info.width, height: info.height, scale: info.width / originalWidth };
+    const { autoOrient } = await sharp(bytes).metadata();
+    return { data, width: info.width, height: info.height, scale: info.width / autoOrient.width };
   } catch (e) {
     throw new BadImageError(`image cannot be decoded: ${(e as Error).message}`, { cause: e });
   }
@@ -83,6 +81,7 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
           const ox = x + (i + 0.5) / taps - 0.5;
           const sx = v.a * ox + v.b * oy + v.tx;
           const sy = v.c * ox + v.d * oy + v.ty;
+          if (sx <= -1 || sy <= -1 || sx >= iw || sy >= ih) continue; // border: black
           const x0 = Math.floor(sx);
           const y0 = Math.floor(sy);
           const fx = sx - x0;
