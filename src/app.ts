@@ -7,12 +7,15 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { Provider } from '../providers/types';
 import type { Context } from './api/context';
 import { errorLoggingPlugin, formatError } from './api/errors-plugin';
+import { costLimitPlugin, queryShapeRule, shapeLimitsFrom } from './api/hardening';
 import { buildVerigateSchema } from './api/schema';
 import type { Services } from './api/services';
 import type { Config } from './config';
 import { DEFAULT_IMAGE_LIMITS } from './images';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
+import { purgeExpired, RetentionJob } from './privacy';
 import { createProviders } from './providers';
 import { openDb, type Db } from './store/db';
 import { migrate } from './store/migrations';
@@ -66,15 +69,32 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   });
   const services: Services = { config, store, orchestrator, providers, imageLimits: DEFAULT_IMAGE_LIMITS, log };
 
+  // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
+  const shape = shapeLimitsFrom(config);
+  const limitStore = createLimitStore(config);
+  const limits = limitsPlugin({
+    store: limitStore,
+    limits: new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS),
+    mutationCost: config.VERIGATE_MUTATION_COST,
+    log,
+  });
   const production = config.NODE_ENV === 'production';
   const apollo = new ApolloServer<Context>({
     schema: await buildVerigateSchema(),
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     formatError,
-    plugins: [errorLoggingPlugin, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    parseOptions: { maxTokens: shape.maxTokens },
+    validationRules: [queryShapeRule(shape)],
+    plugins: [errorLoggingPlugin, costLimitPlugin(shape), limits, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   await apollo.start();
+  const retention = new RetentionJob(
+    () => purgeExpired(db, store.audit, { defaultDays: config.VERIGATE_RETENTION_DAYS ?? null }),
+    config.VERIGATE_PURGE_INTERVAL_MS,
+    log,
+  );
+  retention.start();
   ready = true;
 
   return {
@@ -84,7 +104,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     isReady: () => ready,
     async close() {
       ready = false;
+      await retention.stop();
       await apollo.stop();
+      await limitStore.close();
       await providers.close();
       if (ownsDb) await db.close();
     },

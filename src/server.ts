@@ -28,7 +28,9 @@ export interface RunningServer {
 
 export async function startServer(app: App, host: string, port: number): Promise<RunningServer> {
   const maxBody = app.services.config.VERIGATE_MAX_BODY_BYTES;
-  const server = createServer((req, res) => {
+  // timeouts are enforced on each connections check: check often enough for the headers timeout
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(app.services.config.VERIGATE_HEADERS_TIMEOUT_MS / 4)));
+  const server = createServer({ connectionsCheckingInterval }, (req, res) => {
     const started = performance.now();
     const requestId = validRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -42,8 +44,9 @@ export async function startServer(app: App, host: string, port: number): Promise
       })
       .finally(() => app.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, (performance.now() - started) / 1000));
   });
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 60_000;
+  // slow clients: headers must arrive within VERIGATE_HEADERS_TIMEOUT_MS, the whole request within VERIGATE_REQUEST_TIMEOUT_MS
+  server.headersTimeout = app.services.config.VERIGATE_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = Math.max(app.services.config.VERIGATE_REQUEST_TIMEOUT_MS, server.headersTimeout);
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import {
+  getVariableValues,
   GraphQLError,
   Kind,
   type ASTNode,
@@ -141,7 +142,11 @@ export function costLimitPlugin(limits: ShapeLimits): ApolloServerPlugin<Context
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ schema, document, request, operationName }) {
+        async didResolveOperation({ schema, document, request, operationName, operation }) {
+          // variables that do not coerce: graphql-query-complexity would throw the coercion error from
+          // here, which Apollo answers as a 500; leave it to execution, which answers BAD_USER_INPUT (400)
+          // before anything runs
+          if (getVariableValues(schema, operation?.variableDefinitions ?? [], request.variables ?? {}).errors?.length) return;
           const cost = operationCost(schema, document, request.variables, operationName ?? undefined);
           if (cost > limits.maxCost) {
             throw refusal('cost', `Query cost ${cost} exceeds the limit of ${limits.maxCost}`, limits.maxCost, cost);

@@ -39,6 +39,29 @@ export const ConfigSchema = z.object({
   /** enables the rekognition provider (credentials from the standard AWS chain) */
   REKOGNITION_REGION: optionalString,
   REKOGNITION_QUALITY_FILTER: z.enum(['NONE', 'AUTO', 'LOW', 'MEDIUM', 'HIGH']).default('AUTO'),
+  /** GraphQL hardening (src/api/hardening.ts) and slow-client timeouts (src/server.ts) */
+  VERIGATE_MAX_QUERY_DEPTH: int(10, 2),
+  VERIGATE_MAX_QUERY_COST: int(5000, 10),
+  VERIGATE_MAX_ALIASES: int(15, 0),
+  VERIGATE_MAX_ROOT_FIELDS: int(5, 1),
+  VERIGATE_MAX_QUERY_TOKENS: int(2000, 100),
+  VERIGATE_HEADERS_TIMEOUT_MS: int(10000, 100),
+  VERIGATE_REQUEST_TIMEOUT_MS: int(60000, 100),
+  /** abuse limits (src/limits): defaults per tenant and per key; admins override per tenant */
+  VERIGATE_LIMITS_STORE: z.enum(['memory', 'redis']).optional(),
+  REDIS_URL: optionalString.pipe(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional()),
+  VERIGATE_TENANT_RATE_PER_MINUTE: int(60000, 1),
+  VERIGATE_TENANT_BURST: int(2000, 1),
+  VERIGATE_KEY_RATE_PER_MINUTE: int(60000, 1),
+  VERIGATE_KEY_BURST: int(2000, 1),
+  VERIGATE_MUTATION_COST: int(10, 1),
+  VERIGATE_TENANT_CHECKS_PER_DAY: z.coerce.number().int().min(1).optional(),
+  VERIGATE_LIMITS_CACHE_MS: int(5000, 0),
+  /** privacy (src/privacy): checks older than this many days are purged (unset: kept) */
+  VERIGATE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
+  VERIGATE_PURGE_INTERVAL_MS: int(3_600_000, 0),
+}).superRefine((c, ctx) => {
+  if (c.VERIGATE_LIMITS_STORE === 'redis' && !c.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when VERIGATE_LIMITS_STORE=redis' });
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
