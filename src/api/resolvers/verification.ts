@@ -20,10 +20,12 @@ export class VerificationResolver {
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Selfie + ID document: face match and liveness, decided by the tenant policy' })
   async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    if (!input.selfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
-    if (input.selfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
+    // an empty selfie is a selfie that is not an image (BAD_IMAGE, as for the document), not a missing one
+    const hasSelfie = input.selfie !== undefined && input.selfie !== null;
+    if (!hasSelfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
+    if (hasSelfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
     const [selfie, document] = await Promise.all([
-      input.selfie ? parseImageInput(input.selfie, 'selfie', ctx.services.imageLimits) : undefined,
+      hasSelfie ? parseImageInput(input.selfie!, 'selfie', ctx.services.imageLimits) : undefined,
       parseImageInput(input.document, 'document', ctx.services.imageLimits),
     ]);
     return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
