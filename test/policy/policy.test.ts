@@ -30,6 +30,7 @@ import { PGLITE } from '../support/stores';
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
 
+const COOLDOWN_MS = 1500;
 const fixed = (similarity: number): Scorer => async () => ({ similarity, liveness: 0.97 });
 
 describe('tenant policy', () => {
@@ -50,7 +51,7 @@ describe('tenant policy', () => {
       createFaciaProvider({ url: facia.url, hashId: facia.hashId, timeoutMs: 5000 }),
       createRekognitionProvider({ region: rek.region, endpoint: rek.url, credentials: rek.credentials }),
     ];
-    h = await startHarness({ db, providers, breaker: { failureThreshold: 3, cooldownMs: 400 } });
+    h = await startHarness({ db, providers, breaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS } });
     tenant = await h.tenant('policy-tenant');
     grey = (await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } }).jpeg().toBuffer()).toString('base64');
   });
@@ -101,7 +102,7 @@ describe('tenant policy', () => {
 
     // after the cool-down one probe goes through; Facia has recovered, so the circuit closes
     facia.clearFaults();
-    await new Promise((r) => setTimeout(r, 450));
+    await new Promise((r) => setTimeout(r, COOLDOWN_MS + 100));
     const probe = (await verify()).data!.verifyIdentity;
     expect(probe).toMatchObject({ status: 'ACCEPTED', provider: 'facia' });
     expect((await h.gql(ProvidersDocument, {})).data!.providers.find((p) => p.name === 'facia')!.circuit).toBe('CLOSED');
@@ -197,7 +198,7 @@ describe('tenant policy', () => {
     expect(history[0].author).toMatch(/^key:/);
     expect((await h.gql(TenantPolicyDocument, { tenantId: t.id })).data!.tenantPolicy.version).toBe(3);
     const audit = await db.query<{ action: string }>('SELECT action FROM audit_log WHERE tenant_id = $1 ORDER BY at', [t.id]);
-    expect(audit.map((a) => a.action)).toEqual(['tenant.create', 'policy.set', 'policy.set', 'policy.rollback']);
+    expect(audit.map((a) => a.action)).toEqual(['tenant.create', 'apiKey.create', 'policy.set', 'policy.set', 'policy.rollback']);
   });
 
   it('refuses invalid policies with the reasons, and providers this server lacks', async () => {
