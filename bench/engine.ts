@@ -7,7 +7,7 @@
  * Prints a table and writes bench/reports/engine.json with the CPU, Node version and command.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, createLocalProvider } from '../providers/local';
@@ -45,6 +45,7 @@ async function latency(requests: number) {
   const rows = [];
   for (const concurrency of [1, 2, 4]) {
     const times: number[] = [];
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -52,12 +53,15 @@ async function latency(requests: number) {
       }),
     );
     const wall = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     rows.push({
       concurrency,
       requests: times.length,
       p50Ms: ms(percentile(times, 0.5)),
       p95Ms: ms(percentile(times, 0.95)),
       perSecond: ms((times.length / wall) * 1000),
+      /** CPU of every thread (workers, libvips, main) per verification: less sensitive to other load */
+      cpuMsPerVerification: ms((cpu.user + cpu.system) / 1000 / times.length),
       rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
     });
   }
@@ -135,6 +139,7 @@ async function faceApi(requests: number) {
 async function main() {
   const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, 'peer-requests': { type: 'string', default: '20' } } });
   const requests = Number(values.requests);
+  const loadBefore = Number(loadavg()[0].toFixed(2));
   const speed = await latency(requests);
   const acc = await accuracy();
   const peer = await faceApi(Number(values['peer-requests']));
@@ -145,6 +150,8 @@ async function main() {
     cpu: cpus()[0]?.model,
     cores: availableParallelism(),
     node: process.version,
+    /** 1-minute load average before and after: the machine is shared, other work inflates the numbers */
+    loadAverage: { before: loadBefore, after: Number(loadavg()[0].toFixed(2)) },
     workload: { probe: PROBE, reference: REFERENCE, checks: 'decode both JPEGs, detect + landmarks + embed both faces, liveness on the probe' },
     latency: speed,
     accuracy: acc,
@@ -154,13 +161,13 @@ async function main() {
   writeFileSync(join(PROJECT_ROOT, 'bench/reports/engine.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
 
-function print(r: { cpu?: string; cores: number; node: string; latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: Record<string, unknown> }) {
+function print(r: { cpu?: string; cores: number; node: string; loadAverage: { before: number; after: number }; latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: Record<string, unknown> }) {
   const log = console.log;
-  log(`local engine — ${r.cpu} × ${r.cores}, Node ${r.node}`);
+  log(`local engine — ${r.cpu} × ${r.cores}, Node ${r.node}, load average ${r.loadAverage.before} → ${r.loadAverage.after}`);
   log(`full verification (${PROBE} vs ${REFERENCE}, with liveness)`);
-  log('  conc   p50 ms   p95 ms   verif/s   RSS MB');
+  log('  conc   p50 ms   p95 ms   verif/s   CPU ms/verif   RSS MB');
   for (const l of r.latency) {
-    log(`  ${String(l.concurrency).padStart(4)} ${String(l.p50Ms).padStart(8)} ${String(l.p95Ms).padStart(8)} ${String(l.perSecond).padStart(9)} ${String(l.rssMb).padStart(8)}`);
+    log(`  ${String(l.concurrency).padStart(4)} ${String(l.p50Ms).padStart(8)} ${String(l.p95Ms).padStart(8)} ${String(l.perSecond).padStart(9)} ${String(l.cpuMsPerVerification).padStart(14)} ${String(l.rssMb).padStart(8)}`);
   }
   log('accuracy (cosine)');
   for (const a of r.accuracy.pairs) {

@@ -86,6 +86,18 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
           const y0 = Math.floor(sy);
           const fx = sx - x0;
           const fy = sy - y0;
+          if (x0 >= 0 && y0 >= 0 && x0 + 1 < iw && y0 + 1 < ih) {
+            const p00 = (y0 * iw + x0) * 3;
+            const p01 = p00 + iw * 3;
+            const w00 = (1 - fx) * (1 - fy);
+            const w10 = fx * (1 - fy);
+            const w01 = (1 - fx) * fy;
+            const w11 = fx * fy;
+            r += w00 * data[p00] + w10 * data[p00 + 3] + w01 * data[p01] + w11 * data[p01 + 3];
+            g += w00 * data[p00 + 1] + w10 * data[p00 + 4] + w01 * data[p01 + 1] + w11 * data[p01 + 4];
+            b += w00 * data[p00 + 2] + w10 * data[p00 + 5] + w01 * data[p01 + 2] + w11 * data[p01 + 5];
+            continue;
+          }
           for (let k = 0; k < 4; k++) {
             const px = x0 + (k & 1);
             const py = y0 + (k >> 1);

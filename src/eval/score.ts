@@ -34,11 +34,11 @@ export async function scorePairs(engine: LocalEngine, pairs: readonly LabelledPa
     return analyse(`${path}#${kind}${n % 3}`, () => degrade(readFileSync(path), base.box, kind, n));
   };
 
-  const jobs: Array<{ same: boolean; a: Promise<Analysis>; b: Promise<Analysis>; label: string }> = [];
+  const jobs: Array<{ same: boolean; a: Promise<Analysis>; b: Promise<Analysis>; labelA: string; label: string }> = [];
   pairs.forEach((p, n) => {
-    jobs.push({ same: p.same, a: original(p.a), b: original(p.b), label: p.b });
+    jobs.push({ same: p.same, a: original(p.a), b: original(p.b), labelA: p.a, label: p.b });
     if (opts.degraded) {
-      for (const kind of DEGRADATIONS) jobs.push({ same: p.same, a: original(p.a), b: variant(p.b, kind, n), label: `${p.b} (${kind})` });
+      for (const kind of DEGRADATIONS) jobs.push({ same: p.same, a: original(p.a), b: variant(p.b, kind, n), labelA: p.a, label: `${p.b} (${kind})` });
     }
   });
 
@@ -47,7 +47,7 @@ export async function scorePairs(engine: LocalEngine, pairs: readonly LabelledPa
     const [a, b] = await Promise.all([job.a, job.b]);
     if (a instanceof AnalyseFailure || b instanceof AnalyseFailure) {
       out.missedFaces++;
-      if (a instanceof AnalyseFailure) out.missedImages.push(`${a.message}`);
+      if (a instanceof AnalyseFailure) out.missedImages.push(`${job.labelA}: ${a.message}`);
       if (b instanceof AnalyseFailure) out.missedImages.push(`${job.label}: ${b.message}`);
       continue;
     }
