@@ -54,19 +54,29 @@ type WithConsume = Redis & { verigateConsume(numKeys: number, ...args: Array<str
 export class RedisLimitStore implements LimitStore {
   readonly kind = 'redis' as const;
   private readonly redis: WithConsume;
+  /** settles on the first connect or the first failure (at most timeoutMs): only start-up waits for Redis */
+  private readonly firstConnect: Promise<void>;
 
   constructor(
     url: string,
     private readonly prefix = 'verigate:limits:',
     timeoutMs = 1000,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: timeoutMs, lazyConnect: false }) as WithConsume;
+    // no offline queue: while Redis is unreachable a charge fails at once (and the plugin lets the request through)
+    this.redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: timeoutMs, enableOfflineQueue: false }) as WithConsume;
     this.redis.on('error', () => undefined); // surfaced per command; the plugin decides what a failure means
     this.redis.defineCommand('verigateConsume', { lua: CONSUME });
+    this.firstConnect = new Promise((resolve) => {
+      const done = () => resolve();
+      this.redis.once('ready', done);
+      this.redis.once('error', done);
+      setTimeout(done, timeoutMs).unref();
+    });
   }
 
   async consume(charges: readonly Charge[]): Promise<Verdict> {
     if (charges.length === 0) return { allowed: true };
+    await this.firstConnect;
     const keys = charges.map((c) => this.prefix + c.key);
     const args = charges.flatMap((c) =>
       c.kind === 'rate' ? [0, c.capacity, c.refillPerSecond, c.cost] : [1, c.limit, c.windowSeconds, c.cost],
