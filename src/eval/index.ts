@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, type LocalEngine } from '../../providers/local';
-import { unify } from '../verification/calibration';
+import { CalibrationRegistry, type CalibrationTable, unify } from '../verification/calibration';
 import { DEFAULT_THRESHOLDS } from '../verification/decision';
 import { fitTable } from './calibrate';
 import { DEGRADATIONS } from './degrade';
@@ -68,6 +68,7 @@ export async function runEval(args: string[], out: Out): Promise<number> {
         pairs: s.pairs,
         genuine: s.genuine.length,
         impostor: s.impostor.length,
+        ...policyOutcome(s, defaultTable(engine.calibration.match)),
       };
       if (values.json) out(JSON.stringify(result));
       else {
@@ -75,6 +76,9 @@ export async function runEval(args: string[], out: Out): Promise<number> {
         out(`  ${s.pairs} pairs: ${s.genuine.length} same, ${s.impostor.length} different, ${s.missedFaces} missed faces`);
         out(`  AUC ${result.auc.toFixed(4)}  EER ${result.eer.toFixed(4)}`);
         for (const l of levels) out(`  TAR@FMR ${l.fmr.toExponential(0)}: ${l.tar.toFixed(4)} (threshold cosine > ${l.threshold.toFixed(4)})`);
+        if (result.calibration) {
+          out(`  under ${result.calibration}: ${result.sameNotAccepted} of ${s.genuine.length} same pairs not accepted (FMR ≤ ${DEFAULT_THRESHOLDS.acceptFmr}), ${result.differentNotRejected} of ${s.impostor.length} different pairs not rejected (FMR ≤ ${DEFAULT_THRESHOLDS.inconclusiveFmr})`);
+        }
         for (const m of s.missedImages) out(`  missed: ${m}`);
       }
     }
@@ -109,13 +113,27 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
     const json = `${JSON.stringify(table, null, 2)}\n`;
     if (values.out) writeFileSync(values.out, json);
     else out(json.trimEnd());
-    const notAccepted = s.genuine.filter((g) => unify(table, g).fmr > DEFAULT_THRESHOLDS.acceptFmr).length;
-    const notRejected = s.impostor.filter((i) => unify(table, i).fmr <= DEFAULT_THRESHOLDS.inconclusiveFmr).length;
+    const { sameNotAccepted, differentNotRejected } = policyOutcome(s, table);
     out(`calibrated ${table.id} on ${s.impostor.length} impostor pairs${values.out ? ` → ${values.out}` : ''}`);
-    out(`  same-person pairs not accepted at FMR ≤ ${DEFAULT_THRESHOLDS.acceptFmr}: ${notAccepted} of ${s.genuine.length}`);
-    out(`  different pairs not rejected (FMR ≤ ${DEFAULT_THRESHOLDS.inconclusiveFmr}): ${notRejected} of ${s.impostor.length}`);
+    out(`  same-person pairs not accepted at FMR ≤ ${DEFAULT_THRESHOLDS.acceptFmr}: ${sameNotAccepted} of ${s.genuine.length}`);
+    out(`  different pairs not rejected (FMR ≤ ${DEFAULT_THRESHOLDS.inconclusiveFmr}): ${differentNotRejected} of ${s.impostor.length}`);
     return 0;
   });
+}
+
+function defaultTable(id: string): CalibrationTable | undefined {
+  const registry = CalibrationRegistry.loadDefaults();
+  return registry.ids().includes(id) ? registry.get(id) : undefined;
+}
+
+/** How the default policy (accept at FMR ≤ 1e-5, reject above 1e-3) treats the scored pairs. */
+function policyOutcome(s: { genuine: number[]; impostor: number[] }, table: CalibrationTable | undefined) {
+  if (!table) return {};
+  return {
+    calibration: table.id,
+    sameNotAccepted: s.genuine.filter((g) => unify(table, g).fmr > DEFAULT_THRESHOLDS.acceptFmr).length,
+    differentNotRejected: s.impostor.filter((i) => unify(table, i).fmr <= DEFAULT_THRESHOLDS.inconclusiveFmr).length,
+  };
 }
 
 async function withEngine(values: { pack?: string; workers?: string }, run: (engine: LocalEngine) => Promise<number>): Promise<number> {
