@@ -21,3 +21,14 @@ export function readPairs(file: string): Array<{ a: string; b: string; same: boo
       return { a, b, same: same.trim() === '1' };
     });
 }
+
+/** Labelled images of a liveness file (`path<TAB>real|spoof`). */
+export function readLabels(file: string): Array<{ path: string; real: boolean }> {
+  return readFileSync(join(FACES_DIR, file), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => {
+      const [path, label] = l.split('\t');
+      return { path, real: label.trim() === 'real' };
+    });
+}
