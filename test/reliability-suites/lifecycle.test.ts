@@ -1,0 +1,283 @@
+/**
+ * Crash and drain.
+ *  (a) A check left PENDING by a crash becomes ERROR/INTERRUPTED when the app starts: on both
+ *      stores with a row aged through the store, and for real — a server process killed with
+ *      SIGKILL mid-check, then started again on the same data directory.
+ *  (b) Graceful drain of the real CLI server (`node dist/src/main.js serve`): SIGTERM while a slow
+ *      check is in flight — that request completes with its result, new connections are refused,
+ *      the process exits 0, and the check is stored completed.
+ * The slow/hanging provider is the Facia emulator (FACIA_URL/FACIA_HASH_ID) with injected latency.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrate } from '../../src/store/migrations';
+import { createStore } from '../../src/store/repositories';
+import { openDb, type Db } from '../../src/store/db';
+import { PROJECT_ROOT } from '../../src/paths';
+import { CheckDocument, ChecksDocument, VerifyIdentityDocument } from '../generated/graphql';
+import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
+import { faceBase64 } from '../support/faces';
+import { ADMIN_KEY, startHarness } from '../support/harness';
+import { scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
+import { describeEachStore } from '../support/stores';
+import { post, sleep } from './support';
+import { print } from 'graphql';
+
+const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
+const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
+const MAIN = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
+
+describeEachStore('start-up recovery of checks left PENDING', (kind) => {
+  let db: Db;
+  beforeAll(async () => {
+    db = await kind.open();
+  });
+  afterAll(async () => {
+    await kind.dispose(db);
+  });
+
+  it('marks old PENDING checks ERROR/INTERRUPTED at start-up, and leaves young ones and completed ones alone', async () => {
+    await migrate(db);
+    const store = createStore(db);
+    const tenant = await store.tenants.create('crashed-tenant');
+    const { secret } = await store.keys.create('tenant', tenant.id);
+    const pending = (ref: string) => store.checks.createPending({ tenantId: tenant.id, kind: 'VERIFY_IDENTITY', referenceId: ref, imageDigests: { selfie: 'a'.repeat(64) } });
+    const age = (id: string, ms: number) => db.query('UPDATE checks SET created_at = $2 WHERE id = $1', [id, new Date(Date.now() - ms)]);
+    const { check: old } = await pending('old');
+    const { check: older } = await pending('older');
+    const { check: young } = await pending('young');
+    const { check: done } = await pending('done');
+    await store.checks.complete(done, { status: 'ACCEPTED', reasons: [], provider: 'local', faceMatch: null, liveness: null }, []);
+    await age(old.id, 10 * 60_000);
+    await age(older.id, 24 * 3_600_000);
+    await age(done.id, 10 * 60_000);
+
+    // the app starts (provider deadline 1 s: PENDING older than 2 s is taken for a crash's leftover)
+    const h = await startHarness({ db, providers: [scriptedProvider('local')], calibration: scriptedCalibration(), env: { VERIGATE_PROVIDER_TIMEOUT_MS: '1000' } });
+    try {
+      for (const c of [old, older]) {
+        const got = (await h.gql(CheckDocument, { id: c.id }, secret)).data?.check;
+        expect(got).toMatchObject({ status: 'ERROR', reasons: ['INTERRUPTED'] });
+        expect(got?.completedAt).toBeTruthy();
+      }
+      expect((await h.gql(CheckDocument, { id: young.id }, secret)).data?.check?.status).toBe('PENDING');
+      expect((await h.gql(CheckDocument, { id: done.id }, secret)).data?.check).toMatchObject({ status: 'ACCEPTED', reasons: [] });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+/** A real server process: `node dist/src/main.js serve`, its URL read from its start-up log. */
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  log: () => string;
+}
+
+async function startProcess(env: Record<string, string>): Promise<Proc> {
+  const child = spawn(process.execPath, [MAIN, 'serve'], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  let url: string | undefined;
+  while (!url) {
+    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(out);
+    if (m) url = m[1];
+    else if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before serving:\n${out.slice(-2000)}`);
+    else if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not start within 60 s:\n${out.slice(-2000)}`);
+    }
+    else await sleep(50);
+  }
+  return { child, url, exited, log: () => out };
+}
+
+/** One request on a fresh connection (no keep-alive pool): resolves its status, or the connection error code. */
+function freshConnection(url: string): Promise<{ status?: number; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(`${url}/healthz`, { agent: false, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode }));
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.end();
+  });
+}
+
+/** Newest mtime of the TypeScript the server is built from. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (name.endsWith('.ts')) newest = Math.max(newest, st.mtimeMs);
+    }
+  };
+  walk(join(PROJECT_ROOT, 'src'));
+  walk(join(PROJECT_ROOT, 'providers'));
+  return newest;
+}
+
+/** dist/ as the real server runs it: built once here when missing or older than the sources. */
+function ensureBuilt(): void {
+  const built = ['main.js', 'cli.js', 'app.js', 'server.js'].map((f) => {
+    try {
+      return statSync(join(PROJECT_ROOT, 'dist', 'src', f)).mtimeMs;
+    } catch {
+      return 0;
+    }
+  });
+  if (Math.min(...built) >= newestSource()) return;
+  // tsc emits even with type errors elsewhere in the tree; what matters is a fresh dist/src
+  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 180_000 });
+  if (statSync(MAIN, { throwIfNoEntry: false }) === undefined) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+}
+
+describe('the real server process: crash and graceful drain', () => {
+  let facia: FaciaEmulator;
+  const dirs: string[] = [];
+  const procs: Proc[] = [];
+  const selfie = faceBase64(SELFIE);
+  const document = faceBase64(DOCUMENT);
+  const body = JSON.stringify({ query: print(VerifyIdentityDocument), variables: { input: { selfie, document } } });
+
+  beforeAll(async () => {
+    ensureBuilt();
+    facia = await startFaciaEmulator({ scorer: async () => ({ similarity: 0.99, liveness: 0.97 }) });
+  }, 240_000);
+  afterAll(async () => {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await facia?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const serverEnv = (dataDir: string, extra: Record<string, string> = {}) => ({
+    VERIGATE_DATA_DIR: dataDir,
+    VERIGATE_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY,
+    VERIGATE_PROVIDERS: 'facia',
+    VERIGATE_DEFAULT_PROVIDER: 'facia',
+    FACIA_URL: facia.url,
+    FACIA_HASH_ID: facia.hashId,
+    ...extra,
+  });
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'verigate-lifecycle-'));
+    dirs.push(d);
+    return d;
+  };
+  const gqlOn = async (p: Proc, query: string, variables: Record<string, unknown>, key = ADMIN_KEY) => (await post(`${p.url}/graphql`, { query, variables }, { key })).json;
+  const tenantOn = async (p: Proc, name: string) => {
+    const t = await gqlOn(p, 'mutation($n: String!) { createTenant(name: $n) { id } }', { n: name });
+    const k = await gqlOn(p, 'mutation($t: ID!) { createApiKey(role: tenant, tenantId: $t) { secret } }', { t: t.data.createTenant.id });
+    return { id: t.data.createTenant.id as string, key: k.data.createApiKey.secret as string };
+  };
+  const inFlight = async (before: number) => {
+    const until = Date.now() + 10_000;
+    while (facia.recorder.count('process_face') <= before && Date.now() < until) await sleep(10);
+    expect(facia.recorder.count('process_face')).toBe(before + 1);
+  };
+
+  it('SIGTERM drains: the in-flight check completes with its result, new connections are refused, exit 0, check stored', async () => {
+    const dataDir = tmp();
+    const p = await startProcess(serverEnv(dataDir));
+    procs.push(p);
+    const t = await tenantOn(p, 'drain-tenant');
+    facia.clearFaults();
+    facia.inject({ kind: 'latency', ms: 2500 }, { op: 'process_face' });
+    const calls = facia.recorder.count('process_face');
+    const started = Date.now();
+    const slow = fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` }, body }).then(async (r) => ({
+      status: r.status,
+      json: (await r.json()) as any,
+      at: Date.now(),
+    }));
+    await inFlight(calls); // the check is PENDING, its provider call under way
+    p.child.kill('SIGTERM');
+    // new connections are refused while the in-flight request is still running
+    let refused: { status?: number; error?: string } = {};
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      refused = await freshConnection(p.url);
+      if (refused.error) break;
+      await sleep(20);
+    }
+    const refusedAt = Date.now();
+    expect(refused.error).toBe('ECONNREFUSED');
+
+    const answer = await slow;
+    expect(answer.at).toBeGreaterThan(refusedAt); // it was still in flight when connections were already refused
+    expect(answer.at - started).toBeGreaterThanOrEqual(2400);
+    expect(answer.status).toBe(200);
+    expect(answer.json.errors).toBeUndefined();
+    expect(answer.json.data.verifyIdentity).toMatchObject({ status: 'ACCEPTED', provider: 'facia' });
+    const checkId: string = answer.json.data.verifyIdentity.id;
+
+    const exit = await Promise.race([p.exited, new Promise((r) => setTimeout(r, 30_000).unref()).then(() => ({ code: -1, signal: null }))]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(p.log()).toMatch(/draining in-flight requests/);
+
+    // the stored check, read from the data directory the process left behind
+    const db = await openDb({ dataDir });
+    try {
+      const rows = await db.query<{ status: string; completed_at: Date | null }>('SELECT status, completed_at FROM checks WHERE id = $1', [checkId]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0].status).toBe('ACCEPTED');
+      expect(rows[0].completed_at).toBeTruthy();
+      expect(await db.query("SELECT id FROM checks WHERE status = 'PENDING'")).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it('a server killed (SIGKILL) mid-check leaves a PENDING check that the next start marks ERROR/INTERRUPTED', async () => {
+    const dataDir = tmp();
+    // first life: the provider never answers and the deadline is long, so the check stays PENDING
+    const first = await startProcess(serverEnv(dataDir, { VERIGATE_PROVIDER_TIMEOUT_MS: '60000' }));
+    procs.push(first);
+    const t = await tenantOn(first, 'crash-tenant');
+    facia.clearFaults();
+    facia.inject({ kind: 'hang' }, { op: 'process_face' });
+    const calls = facia.recorder.count('process_face');
+    const lost = fetch(`${first.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` }, body, signal: AbortSignal.timeout(30_000) })
+      .then((r) => ({ status: r.status }))
+      .catch((e: Error) => ({ error: e.name }));
+    await inFlight(calls);
+    await sleep(300); // the PENDING row is committed before the provider is called; give the store a moment
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await lost).toHaveProperty('error'); // the client lost its answer with the process
+
+    // second life, a little later: PENDING older than 2 × the provider deadline (2 × 500 ms) is a crash's leftover
+    await sleep(1500);
+    facia.clearFaults();
+    const second = await startProcess(serverEnv(dataDir, { VERIGATE_PROVIDER_TIMEOUT_MS: '500' }));
+    procs.push(second);
+    expect(second.log()).toMatch(/marked ERROR\/INTERRUPTED/);
+    const listed = await gqlOn(second, print(ChecksDocument), { first: 10 }, t.key);
+    expect(listed.errors).toBeUndefined();
+    const checks = listed.data.checks.edges.map((e: any) => e.node);
+    expect(checks).toHaveLength(1);
+    expect(checks[0]).toMatchObject({ status: 'ERROR', reasons: ['INTERRUPTED'], tenantId: t.id });
+    expect(checks[0].completedAt).toBeTruthy();
+    // and the restarted server works
+    const ok = await gqlOn(second, print(VerifyIdentityDocument), { input: { selfie, document } }, t.key);
+    expect(ok.data?.verifyIdentity).toMatchObject({ status: 'ACCEPTED' });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  }, 180_000);
+});
