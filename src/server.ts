@@ -42,7 +42,12 @@ export async function startServer(app: App, host: string, port: number): Promise
         if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
         else res.destroy();
       })
-      .finally(() => app.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, (performance.now() - started) / 1000));
+      .finally(() => {
+        const seconds = (performance.now() - started) / 1000;
+        app.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, seconds);
+        // one line per request: what, not who (no headers, no body)
+        app.services.log.debug({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      });
   });
   // slow clients: headers must arrive within VERIGATE_HEADERS_TIMEOUT_MS, the whole request within VERIGATE_REQUEST_TIMEOUT_MS
   server.headersTimeout = app.services.config.VERIGATE_HEADERS_TIMEOUT_MS;

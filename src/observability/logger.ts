@@ -25,6 +25,20 @@ export const REDACT_PATHS = [
   '*.sessionToken',
   'variables',
   '*.variables',
+  // one level deeper: the same fields inside a wrapper ({ req: { body: { variables } } }, { err: { request: { hash_id } } })
+  '*.*.selfie',
+  '*.*.document',
+  '*.*.image',
+  '*.*.bytes',
+  '*.*.hash_id',
+  '*.*.hashId',
+  '*.*.apiKey',
+  '*.*.secretAccessKey',
+  '*.*.sessionToken',
+  '*.*.variables',
+  '*.*.authorization',
+  '*.*["x-api-key"]',
+  // no '*.credentials': overlapping with '*.*.secretAccessKey' it leaves the caller's object redacted (fast-redact)
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
