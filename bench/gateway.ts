@@ -1,9 +1,11 @@
 /**
- * What a request costs in the gateway itself: the median of a `check(id)` query over HTTP
- * (auth, GraphQL parse/validate/execute, store read, JSON) against the same store read called
- * directly. Embedded store (PGlite in memory) so no network hop is counted.
+ * What a request costs in the gateway itself, on the embedded store (PGlite in memory):
+ * 1. `check(id)` over HTTP (auth, GraphQL parse/validate/execute, store reads, JSON) against the
+ *    same store reads called directly;
+ * 2. `verifyIdentity` over HTTP with the local engine against the engine alone (provider.check on
+ *    the same images), interleaved so machine noise hits both alike.
  *
- *   npm run build && node dist/bench/gateway.js [--n 2000]
+ *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200]
  */
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app';
@@ -12,17 +14,24 @@ import { createLogger } from '../src/observability/logger';
 import { startServer } from '../src/server';
 import { openDb } from '../src/store/db';
 import { ms, summarise, writeReport } from './report';
-import type { Provider } from '../providers/types';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLocalProvider } from '../providers/local';
+import { parseImageInput } from '../src/images';
+import { PROJECT_ROOT } from '../src/paths';
+
+const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
 
 const ADMIN = 'vg_bench_admin_key_0123456789abcdef';
 
 async function main() {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' } } });
+  const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, 'verify-n': { type: 'string', default: '200' } } });
   const n = Number(values.n);
+  const verifyN = Number(values['verify-n']);
   const db = await openDb({ dataDir: 'memory://' });
-  const nothing: Provider[] = [];
+  const local = createLocalProvider({});
   const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', VERIGATE_BOOTSTRAP_ADMIN_KEY: ADMIN });
-  const app = await createApp(config, { db, providers: nothing, logger: createLogger('silent') });
+  const app = await createApp(config, { db, providers: [local], logger: createLogger('silent') });
   const server = await startServer(app, '127.0.0.1', 0);
   const store = app.services.store;
 
@@ -66,7 +75,49 @@ async function main() {
   console.log(`  via gateway     p50 ${ms(h.p50)}  p95 ${ms(h.p95)}  p99 ${ms(h.p99)}`);
   console.log(`  store reads     p50 ${ms(s.p50)}  p95 ${ms(s.p95)}  (the same 3 queries, called directly)`);
   console.log(`  gateway overhead (median difference) ${ms(overhead)}`);
-  const path = writeReport('gateway', { benchmark: 'check query overhead', n, viaGateway: h, storeOnly: s, overheadP50Ms: overhead });
+
+  // 2. verifyIdentity through the gateway vs the engine alone
+  const selfie = readFileSync(join(FACES, 'idenfy-documents/TheresaMayFace.jpg'));
+  const document = readFileSync(join(FACES, 'idenfy-documents/TheresaMay.jpg'));
+  const verifyBody = JSON.stringify({
+    query: 'mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status faceMatch { fmr } liveness { live } } }',
+    variables: { i: { selfie: selfie.toString('base64'), document: document.toString('base64') } },
+  });
+  const [probe, reference] = await Promise.all([parseImageInput(selfie.toString('base64'), 'selfie'), parseImageInput(document.toString('base64'), 'document')]);
+  const engineOnly = async () => {
+    const t = performance.now();
+    await local.check({ probe, reference, match: true, liveness: true }, { signal: new AbortController().signal, requestId: 'bench' });
+    return performance.now() - t;
+  };
+  const verifyHttp = async () => {
+    const t = performance.now();
+    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: verifyBody });
+    const json = (await res.json()) as { data?: { verifyIdentity?: { status: string } } };
+    if (json.data?.verifyIdentity?.status !== 'ACCEPTED') throw new Error(`unexpected answer ${JSON.stringify(json)}`);
+    return performance.now() - t;
+  };
+  for (let i = 0; i < 10; i++) {
+    await verifyHttp(); // warm-up
+    await engineOnly();
+  }
+  const viaVerify: number[] = [];
+  const engine: number[] = [];
+  for (let i = 0; i < verifyN; i++) {
+    viaVerify.push(await verifyHttp());
+    engine.push(await engineOnly());
+  }
+  const v = summarise(viaVerify);
+  const e = summarise(engine);
+  console.log(`\nverifyIdentity (selfie + passport page, local engine), n=${verifyN}`);
+  console.log(`  via gateway     p50 ${ms(v.p50)}  p95 ${ms(v.p95)}`);
+  console.log(`  engine alone    p50 ${ms(e.p50)}  p95 ${ms(e.p95)}  (provider.check on pre-validated images)`);
+  console.log(`  gateway adds (median difference) ${ms(v.p50 - e.p50)}`);
+
+  const path = writeReport('gateway', {
+    benchmark: 'gateway overhead',
+    check: { n, viaGateway: h, storeOnly: s, overheadP50Ms: overhead },
+    verifyIdentity: { n: verifyN, viaGateway: v, engineOnly: e, overheadP50Ms: v.p50 - e.p50 },
+  });
   console.log(`report: ${path}`);
   await server.close();
   await db.close();

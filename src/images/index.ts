@@ -81,6 +81,13 @@ export async function parseImageInput(
   value: string,
   field: string,
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  /**
+   * Decode the pixels here to prove the data decodes (default). The server turns it off
+   * (VERIGATE_EDGE_DECODE=false) when the consumer decodes anyway — the local engine does, in its
+   * worker — so a request pays for one decode, not two; everything above (format, dimensions,
+   * pixel limit, animation, truncation, scan floods) is still checked here, from headers.
+   */
+  verifyPixels = true,
 ): Promise<ImageInput> {
   if (typeof value !== 'string') {
     throw new VerigateError('BAD_USER_INPUT', `Image "${field}" must be a base64 string or a data URI`, { field });
@@ -142,7 +149,7 @@ export async function parseImageInput(
       bytes = data;
       width = info.width;
       height = info.height;
-    } else {
+    } else if (verifyPixels) {
       await verifyDecodes(received, options);
     }
   } catch (e) {
