@@ -29,6 +29,15 @@ export const ConfigSchema = z.object({
   VERIGATE_PROVIDERS: optionalString,
   VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
   VERIGATE_MAX_BODY_BYTES: int(30 * 1024 * 1024, 1024),
+  /**
+   * Decode every image's pixels at the edge, before a check is accepted. Off by default: the
+   * local engine decodes in its worker anyway and remote providers refuse corrupt images
+   * themselves (BAD_IMAGE either way); on, a corrupt image never reaches a provider.
+   */
+  VERIGATE_EDGE_DECODE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   VERIGATE_MODEL_PACK: z.string().default('faceplugin'),
   VERIGATE_MODEL_CACHE: optionalString,
   /** inference worker threads (default: one per core) */
