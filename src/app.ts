@@ -21,6 +21,7 @@ import { openDb, type Db } from './store/db';
 import { migrate } from './store/migrations';
 import { createStore } from './store/repositories';
 import { CalibrationRegistry } from './verification/calibration';
+import { DEFAULT_BREAKER, HealthBook, type BreakerOptions } from './verification/health';
 import { Orchestrator } from './verification/orchestrator';
 import { ProviderRegistry } from './verification/registry';
 
@@ -32,13 +33,20 @@ export interface AppOptions {
   db?: Db;
   /** calibration tables (default: the committed ones in models/calibration) */
   calibration?: CalibrationRegistry;
+  /** return before the providers are warm (serve: listen at once, /readyz turns 200 later) */
+  warmUpInBackground?: boolean;
+  /** circuit-breaker settings (tests shorten the cool-down) */
+  breaker?: Partial<BreakerOptions>;
 }
 
 export interface App {
   services: Services;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
+  /** 200 on /readyz only then: store open and migrated, providers initialised and warm */
   isReady(): boolean;
+  /** resolves when the providers are initialised; rejects if one cannot start (e.g. a model fails its sha256) */
+  warmUp: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,16 +66,19 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
 
   const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
-  await providers.init();
-  log.info({ providers: providers.names() }, 'providers initialised');
+  // loading models and warming up takes seconds: `serve` listens meanwhile (healthz 200, readyz 503)
+  const warmUp = providers.init().then(() => log.info({ providers: providers.names() }, 'providers initialised'));
+  if (!opts.warmUpInBackground) await warmUp;
 
+  const health = new HealthBook({ ...DEFAULT_BREAKER, ...opts.breaker });
   const orchestrator = new Orchestrator(store, providers, opts.calibration ?? CalibrationRegistry.loadDefaults(), {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
     timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
     log,
     metrics,
+    health,
   });
-  const services: Services = { config, store, orchestrator, providers, imageLimits: DEFAULT_IMAGE_LIMITS, log };
+  const services: Services = { config, store, orchestrator, providers, health, imageLimits: DEFAULT_IMAGE_LIMITS, log };
 
   // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
   const shape = shapeLimitsFrom(config);
@@ -95,18 +106,23 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     log,
   );
   retention.start();
-  ready = true;
+  void warmUp.then(
+    () => (ready = true),
+    () => undefined, // reported by whoever awaits app.warmUp
+  );
 
   return {
     services,
     apollo,
     metrics,
     isReady: () => ready,
+    warmUp,
     async close() {
       ready = false;
       await retention.stop();
       await apollo.stop();
       await limitStore.close();
+      await orchestrator.drainShadows();
       await providers.close();
       if (ownsDb) await db.close();
     },

@@ -63,9 +63,16 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
 async function serve(): Promise<undefined> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
-  const app = await createApp(config, { logger: log });
+  const app = await createApp(config, { logger: log, warmUpInBackground: true });
   const running = await startServer(app, config.HOST, config.PORT);
-  log.info({ url: `${running.url}/graphql`, store: app.services.store.db.kind }, 'verigate is serving');
+  log.info({ url: `${running.url}/graphql`, store: app.services.store.db.kind }, 'verigate is listening; warming up');
+  app.warmUp.then(
+    () => log.info('verigate is ready'),
+    (err) => {
+      log.fatal({ err }, 'a provider could not start');
+      void running.close().finally(() => process.exit(1));
+    },
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

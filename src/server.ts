@@ -99,6 +99,10 @@ async function handle(app: App, route: Route, req: IncomingMessage, res: ServerR
 }
 
 async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requestId: string, maxBody: number) {
+  if (!app.isReady()) {
+    res.setHeader('retry-after', '2');
+    return sendError(res, 503, new VerigateError('NOT_READY', 'Verigate is starting: providers are warming up'));
+  }
   if (req.method !== 'GET' && req.method !== 'POST') {
     res.setHeader('allow', 'GET, POST');
     return sendError(res, 405, new VerigateError('BAD_REQUEST', 'GraphQL takes GET or POST'));
