@@ -8,7 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { basename, join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, createLocalProvider } from '../providers/local';
 import type { ImageInput } from '../providers/types';
@@ -146,7 +146,7 @@ async function main() {
   const c1 = speed[0];
   const report = {
     date: new Date().toISOString(),
-    command: `node ${process.argv.slice(1).map((a) => (a.includes('/') ? basename(a) : a)).join(' ')}`,
+    command: `node ${[relative(process.cwd(), process.argv[1]), ...process.argv.slice(2)].join(' ')}`,
     cpu: cpus()[0]?.model,
     cores: availableParallelism(),
     node: process.version,

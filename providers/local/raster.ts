@@ -152,12 +152,12 @@ function halfOf(img: Rgb): Rgb {
   const s = img.data;
   const row = img.width * 3;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = (2 * y * img.width + 2 * x) * 3;
-      const o = (y * w + x) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        data[o + ch] = (s[p + ch] + s[p + 3 + ch] + s[p + row + ch] + s[p + row + 3 + ch] + 2) >> 2;
-      }
+    let p = 2 * y * row;
+    let o = y * w * 3;
+    for (let x = 0; x < w; x++, p += 6, o += 3) {
+      data[o] = (s[p] + s[p + 3] + s[p + row] + s[p + row + 3] + 2) >> 2;
+      data[o + 1] = (s[p + 1] + s[p + 4] + s[p + row + 1] + s[p + row + 4] + 2) >> 2;
+      data[o + 2] = (s[p + 2] + s[p + 5] + s[p + row + 2] + s[p + row + 5] + 2) >> 2;
     }
   }
   const half = { data, width: w, height: h, scale: img.scale / 2 };
