@@ -10,10 +10,11 @@
  * reset, or an answer slower than the 500 ms step timeout, in turn).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/load.js [--seconds 60] [--clients 4]
- *        [--fault-rate 0.5] [--phase all|clean|faults] [--warmup 5] [--workers N] [--short]
+ *        [--fault-rate 0.5] [--phase all|clean|faults] [--warmup 5] [--workers N] [--short] [--report NAME]
  *
  * `--short` = 10 s per phase and 2 s warm-up (CI). Writes bench/reports/load.json (load-short.json
- * with --short). Exit code 1 on any 5xx or lost check. The tenant limits are raised for the run
+ * with --short; `--report NAME` for bench/reports/NAME.json, e.g. a long soak: `--phase clean --seconds 300
+ * --report load-soak`). Exit code 1 on any 5xx or lost check. The tenant limits are raised for the run
  * (the benchmark measures the gateway, not its rate limiter). Never prints images.
  */
 import { readFileSync } from 'node:fs';
@@ -75,6 +76,7 @@ async function main() {
       warmup: { type: 'string' },
       workers: { type: 'string' },
       short: { type: 'boolean', default: false },
+      report: { type: 'string' },
     },
   });
   const seconds = Math.min(MAX_SECONDS, Math.max(1, Number(values.seconds ?? (values.short ? 10 : 60))));
@@ -251,7 +253,7 @@ async function main() {
     );
     console.log(`          statuses ${JSON.stringify(r.byStatus)}, providers ${JSON.stringify(r.byProvider)}, checks ${JSON.stringify(r.checks)}${r.facia ? `, facia ${JSON.stringify(r.facia)}` : ''}`);
   }
-  const path = writeReport(values.short ? 'load-short' : 'load', {
+  const path = writeReport(values.report ?? (values.short ? 'load-short' : 'load'), {
     benchmark: 'sustained verifyIdentity over loopback HTTP (PGlite memory, local engine)',
     pair: { selfie: SELFIE, document: DOCUMENT },
     settings: { seconds, warmup, clients, faultRate, faciaStepTimeoutMs: FACIA_STEP_TIMEOUT_MS, workers: values.workers ?? 'one per core' },
