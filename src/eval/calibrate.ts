@@ -13,6 +13,8 @@ const MIN_FMR = 1e-10;
 export interface TableMeta {
   id: string;
   description: string;
+  /** the raw score's scale (default cosine, the local engine's) */
+  scale?: CalibrationTable['scale'];
 }
 
 export function fitTable(impostor: readonly number[], meta: TableMeta): CalibrationTable {
@@ -30,7 +32,7 @@ export function fitTable(impostor: readonly number[], meta: TableMeta): Calibrat
   const sorted = points.map((p) => ({ raw: round(p.raw), fmr: p.fmr })).sort((a, b) => a.raw - b.raw || b.fmr - a.fmr);
   return validateTable({
     id: meta.id,
-    scale: 'cosine',
+    scale: meta.scale ?? 'cosine',
     origin: 'measured',
     description: meta.description,
     points: sorted.filter((p, i) => i === sorted.length - 1 || sorted[i + 1].raw > p.raw),

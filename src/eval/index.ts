@@ -18,6 +18,7 @@ import { DEGRADATIONS } from './degrade';
 import { auc, eer, presentationErrors, tarAtFmr } from './metrics';
 import { scoreLiveness, scorePairs } from './score';
 import { readLiveness, readPairs } from './sets';
+import { calibrateProvider } from './provider';
 
 export { fitTable } from './calibrate';
 export { auc, eer, presentationErrors, tarAtFmr } from './metrics';
@@ -95,10 +96,7 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
     out('usage: calibrate --pairs FILE [--pairs …] [--degraded] [--provider local] [--out table.json] [--id ID]');
     return 2;
   }
-  if (values.provider !== 'local') {
-    out(`calibrate: only the local provider can be scored here (got '${values.provider}'); cloud providers use published operating points`);
-    return 2;
-  }
+  if (values.provider !== 'local') return calibrateProvider(values.provider!, values.pairs!, values.id, values.out, args, out);
   return withEngine(values, async (engine) => {
     const s = await scorePairs(engine, values.pairs!.flatMap(readPairs), { degraded: values.degraded });
     const sets = values.pairs!.map((p) => basename(p)).join(', ');
