@@ -25,7 +25,9 @@ export class PrivacyResolver {
     description: "Delete every check and attempt of one subject (the tenant's referenceId); audit-logged with the id's SHA-256",
   })
   async eraseSubject(@Arg('tenantId', () => ID) tenantId: string, @Arg('referenceId') referenceId: string, @Ctx() ctx: Context): Promise<DeletedChecks> {
-    if (referenceId.length === 0 || referenceId.length > MAX_REFERENCE) throw badInput(`referenceId must be 1..${MAX_REFERENCE} characters`, 'referenceId');
+    if (referenceId.length === 0 || referenceId.length > MAX_REFERENCE || referenceId.includes('\u0000')) {
+      throw badInput(`referenceId must be 1..${MAX_REFERENCE} characters, without NUL`, 'referenceId');
+    }
     if (!(await ctx.services.store.tenants.get(tenantId))) throw notFound('tenant');
     return eraseSubject(ctx.services.store.db, ctx.services.store.audit, actorOf(ctx), tenantId, referenceId);
   }

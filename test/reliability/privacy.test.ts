@@ -213,6 +213,7 @@ describeEachStore('privacy', (store) => {
       expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: 'person-x' })).data?.eraseSubject).toEqual({ checks: 0, attempts: 0 });
       expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: '' })).errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'referenceId' });
       expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: 'x'.repeat(257) })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: 'a\u0000b' })).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
       expect((await h.gql(EraseSubjectDocument, { tenantId: '6f1c2d7e-0000-4000-8000-000000000000', referenceId: 'p' })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
       expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: 'person-y' }, a.key)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
       expect(await checksOf(a.id)).toHaveLength(1);
