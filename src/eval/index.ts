@@ -50,11 +50,12 @@ export async function runEval(args: string[], out: Out): Promise<number> {
       const threshold = values.threshold ? Number(values.threshold) : DEFAULT_THRESHOLDS.livenessMin;
       const s = await scoreLiveness(engine, readLiveness(values.liveness));
       const { apcer, bpcer } = presentationErrors(s.real, s.spoof, threshold);
-      const result = { auc: auc({ genuine: s.real, impostor: s.spoof }), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces };
+      const sets = { genuine: s.real, impostor: s.spoof };
+      const result = { auc: auc(sets), eer: eer(sets), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces };
       if (values.json) out(JSON.stringify(result));
       else {
         out(`liveness ${basename(values.liveness)}: ${result.real} real, ${result.spoof} spoof, ${result.missedFaces} missed faces`);
-        out(`AUC ${result.auc.toFixed(4)}  APCER ${apcer.toFixed(4)}  BPCER ${bpcer.toFixed(4)}  at threshold ${threshold}`);
+        out(`AUC ${result.auc.toFixed(4)}  EER ${result.eer.toFixed(4)}  APCER ${apcer.toFixed(4)}  BPCER ${bpcer.toFixed(4)}  at threshold ${threshold}`);
       }
     }
     if (values.pairs?.length) {
