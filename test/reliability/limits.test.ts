@@ -5,7 +5,8 @@
  * shared by two app instances through one real Redis (no mocks), and what happens when Redis is down.
  */
 import Redis from 'ioredis';
-import { MemoryLimitStore, RedisLimitStore, type Charge } from '../../src/limits';
+import { loadConfig } from '../../src/config';
+import { createLimitStore, MemoryLimitStore, RedisLimitStore, type Charge } from '../../src/limits';
 import type { Db } from '../../src/store/db';
 import {
   CheckLivenessDocument,
@@ -38,6 +39,19 @@ function expectRefused(res: GqlResponse<unknown>, code: 'RATE_LIMITED' | 'QUOTA_
   expect(ext.http).toBeUndefined();
   return ext.retryAfterSeconds as number;
 }
+
+describe('limits configuration', () => {
+  it('chooses the store from config, and names a bad variable', async () => {
+    expect(createLimitStore(loadConfig({})).kind).toBe('memory');
+    const shared = createLimitStore(loadConfig({ REDIS_URL }));
+    expect(shared.kind).toBe('redis');
+    await shared.close();
+    expect(() => loadConfig({ VERIGATE_LIMITS_STORE: 'redis' })).toThrow(/REDIS_URL: is required when VERIGATE_LIMITS_STORE=redis/);
+    expect(() => loadConfig({ REDIS_URL: 'http://x' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ VERIGATE_TENANT_BURST: '0' })).toThrow(/VERIGATE_TENANT_BURST/);
+    expect(() => loadConfig({ VERIGATE_MAX_QUERY_DEPTH: 'deep' })).toThrow(/VERIGATE_MAX_QUERY_DEPTH/);
+  });
+});
 
 describeEachStore('abuse limits', (store) => {
   let db: Db;
