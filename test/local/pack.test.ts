@@ -23,6 +23,16 @@ describe('model packs', () => {
     expect(pack.manifest.calibration.match).toBe('local/faceplugin-v1');
   });
 
+  it('resolves npm: references inside installed packages and absolute operator paths as given', () => {
+    const path = writePack('npm-ref', (m) => {
+      m.models.detector.file = 'npm:onnxruntime-node/package.json';
+      m.models.embedder.file = '/opt/models/fr_feature.onnx';
+    });
+    const pack = loadPack({ pack: path });
+    expect(pack.files.get('npm:onnxruntime-node/package.json')).toMatch(/node_modules\/onnxruntime-node\/package\.json$/);
+    expect(pack.files.get('/opt/models/fr_feature.onnx')).toBe('/opt/models/fr_feature.onnx');
+  });
+
   it('fails init with an error naming the file when a sha256 does not match', async () => {
     const path = writePack('bad-sha', (m) => {
       m.models.embedder.sha256 = '0'.repeat(64);
