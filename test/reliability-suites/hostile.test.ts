@@ -2,41 +2,77 @@
  * Hostile input over real HTTP: every entry of the hostile image corpus as selfie and as document
  * of `verifyIdentity` (and a sample through `compareFaces` / `checkLiveness`), then GraphQL- and
  * HTTP-level junk. Each is answered with its typed error — never a 5xx, a stack trace or the input
- * echoed — no check row is written for anything refused before acceptance, no provider is called,
- * and the server is healthy and verifies a valid pair afterwards.
+ * echoed — and the server is healthy and verifies a valid pair afterwards.
+ *
+ * Runs twice, against the real local engine: with the default VERIGATE_EDGE_DECODE=false the edge
+ * checks structure from headers and the engine decodes the pixels, so an image whose pixel data is
+ * corrupt (a broken zlib stream, say) is accepted, then refused by the engine: BAD_IMAGE, naming a
+ * check stored ERROR/BAD_IMAGE. Everything else — and with VERIGATE_EDGE_DECODE=true everything —
+ * is refused before acceptance: no check row, no provider call. Both kinds are counted.
  */
+import { createLocalProvider } from '../../providers/local';
+import type { Provider } from '../../providers/types';
 import type { Db } from '../../src/store/db';
 import { buildHostileCorpus, type HostileCase } from '../corpus/hostile';
 import { CheckLivenessDocument, CompareFacesDocument, VerifyIdentityDocument } from '../generated/graphql';
 import { faceBase64 } from '../support/faces';
 import { ADMIN_KEY, startHarness, type Harness } from '../support/harness';
-import { scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
 import { PGLITE } from '../support/stores';
 import { countRows, echoProbe, op, post, refusalProblems } from './support';
 
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
 
-describe('hostile input over HTTP', () => {
+/** The real local engine, counting the calls that reach it. */
+function counted(p: Provider): Provider & { calls: number } {
+  const c = {
+    name: p.name,
+    capabilities: p.capabilities,
+    calls: 0,
+    init: () => p.init?.() ?? Promise.resolve(),
+    check: (req: Parameters<Provider['check']>[0], ctx: Parameters<Provider['check']>[1]) => {
+      c.calls++;
+      return p.check(req, ctx);
+    },
+    health: (ctx: Parameters<Provider['health']>[0]) => p.health(ctx),
+    close: () => p.close?.() ?? Promise.resolve(),
+  };
+  return c;
+}
+
+const CONFIGS: Array<[string, boolean]> = [
+  ['edge decode off (default)', false],
+  ['VERIGATE_EDGE_DECODE=true', true],
+];
+
+describe.each(CONFIGS)('hostile input over HTTP, %s', (_title, edgeDecode) => {
   let db: Db;
   let h: Harness;
   let tenant: { id: string; key: string };
   let corpus: HostileCase[];
-  const local = scriptedProvider('local');
+  let local: Provider & { calls: number };
   const selfie = faceBase64(SELFIE);
   const document = faceBase64(DOCUMENT);
-  /** requests refused before acceptance, by suite part */
+  /** requests refused before acceptance (no check written), by suite part */
   const refused: Record<string, number> = {};
+  /** requests accepted, then refused by the engine (a check stored ERROR), by suite part */
+  const engineRefused: Record<string, string[]> = {};
 
   beforeAll(async () => {
     db = await PGLITE.open();
-    h = await startHarness({ db, providers: [local], calibration: scriptedCalibration() });
+    local = counted(createLocalProvider({ workers: 1 }));
+    h = await startHarness({ db, providers: [local], env: { VERIGATE_EDGE_DECODE: String(edgeDecode) } });
     tenant = await h.tenant('hostile-tenant');
     corpus = await buildHostileCorpus();
   }, 120_000);
   afterAll(async () => {
+    const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+    const engine = Object.fromEntries(Object.entries(engineRefused).map(([k, v]) => [k, v.length]));
     // eslint-disable-next-line no-console
-    console.log(`hostile suite: refused before acceptance ${JSON.stringify(refused)}, total ${Object.values(refused).reduce((a, b) => a + b, 0)}`);
+    console.log(
+      `hostile suite (${_title}): refused before acceptance ${JSON.stringify(refused)} = ${total(refused)}; ` +
+        `accepted then refused by the engine ${JSON.stringify(engine)} = ${total(engine)} [${[...new Set(Object.values(engineRefused).flat())].join('; ')}]`,
+    );
     await h?.close();
     await PGLITE.dispose(db);
   });
@@ -49,25 +85,37 @@ describe('hostile input over HTTP', () => {
 
   const asField = async (part: string, send: (c: HostileCase) => Promise<Awaited<ReturnType<typeof post>>>, field: string, cases: () => HostileCase[]) => {
     const checksBefore = await countRows(db, 'checks');
-    const callsBefore = local.calls.length;
+    const callsBefore = local.calls;
     const failures: string[] = [];
+    const accepted: string[] = [];
     let n = 0;
     for (const c of cases()) {
       const answer = await send(c);
-      n++;
       const codes = c.bodyLimitMayApply ? [c.expectedCode, 'PAYLOAD_TOO_LARGE'] : [c.expectedCode];
       const problems = refusalProblems(answer, codes, echoProbe(c.value));
       const ext = answer.json?.errors?.[0]?.extensions;
       if (ext?.code !== 'PAYLOAD_TOO_LARGE' && ext?.field !== undefined && ext.field !== field) problems.push(`field ${ext.field}, wanted ${field}`);
+      if (ext?.checkId) {
+        // accepted, then refused by the engine: allowed only for pixel data, only without the edge decode
+        accepted.push(c.name);
+        if (edgeDecode || c.expectedCode !== 'BAD_IMAGE') problems.push('accepted (a check was written) instead of refused at the edge');
+        const [row] = await db.query<{ status: string; reasons: string[] }>('SELECT status, reasons FROM checks WHERE id = $1', [ext.checkId]);
+        if (row?.status !== 'ERROR' || !row.reasons.includes('BAD_IMAGE')) problems.push(`stored check ${JSON.stringify(row)}`);
+      } else {
+        n++;
+      }
       if (problems.length) failures.push(`${c.name}: ${problems.join('; ')}`);
     }
     refused[part] = n;
+    engineRefused[part] = accepted;
     expect(failures).toEqual([]);
-    expect(await countRows(db, 'checks')).toBe(checksBefore);
-    expect(local.calls.length).toBe(callsBefore);
+    // one row per request accepted, none for the refused ones; the engine saw only the accepted ones
+    expect(await countRows(db, 'checks')).toBe(checksBefore + accepted.length);
+    expect(local.calls).toBe(callsBefore + accepted.length);
+    expect(await countRows(db, 'checks', "status = 'PENDING'")).toBe(0);
   };
 
-  it('answers every corpus entry sent as the verifyIdentity selfie with its typed error, writing no check', async () => {
+  it('answers every corpus entry sent as the verifyIdentity selfie with its typed error, a check only when the engine refused it', async () => {
     await asField(
       'verifyIdentity.selfie',
       (c) => post(h.url, op(VerifyIdentityDocument, { input: { selfie: c.value, document } }), { key: tenant.key }),
@@ -76,7 +124,7 @@ describe('hostile input over HTTP', () => {
     );
   }, 300_000);
 
-  it('answers every corpus entry sent as the verifyIdentity document with its typed error, writing no check', async () => {
+  it('answers every corpus entry sent as the verifyIdentity document with its typed error, a check only when the engine refused it', async () => {
     await asField(
       'verifyIdentity.document',
       (c) => post(h.url, op(VerifyIdentityDocument, { input: { selfie, document: c.value } }), { key: tenant.key }),
