@@ -30,9 +30,9 @@ export const ConfigSchema = z.object({
   VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
   VERIGATE_MAX_BODY_BYTES: int(30 * 1024 * 1024, 1024),
   /**
-   * Decode every image's pixels at the edge, before a check is accepted. Off by default: the
-   * local engine decodes in its worker anyway and remote providers refuse corrupt images
-   * themselves (BAD_IMAGE either way); on, a corrupt image never reaches a provider.
+   * Decode every JPEG's pixels at the edge, before a check is accepted (PNGs always are). Off by
+   * default: the local engine decodes in its worker anyway and remote providers refuse corrupt
+   * images themselves (BAD_IMAGE either way); on, a corrupt JPEG never reaches a provider.
    */
   VERIGATE_EDGE_DECODE: z
     .enum(['true', 'false', '1', '0'])

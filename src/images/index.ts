@@ -82,10 +82,11 @@ export async function parseImageInput(
   field: string,
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
   /**
-   * Decode the pixels here to prove the data decodes (default). The server turns it off
-   * (VERIGATE_EDGE_DECODE=false) when the consumer decodes anyway — the local engine does, in its
-   * worker — so a request pays for one decode, not two; everything above (format, dimensions,
-   * pixel limit, animation, truncation, scan floods) is still checked here, from headers.
+   * Decode a JPEG's pixels here to prove they decode (default). The server turns it off
+   * (VERIGATE_EDGE_DECODE=false) because the consumer decodes anyway — the local engine in its
+   * worker, remote providers on their side — so a JPEG costs one decode, not two; its format,
+   * dimensions, pixel limit, truncation and scan count are still checked here. PNGs are always
+   * decoded here (their zlib integrity cannot be checked otherwise).
    */
   verifyPixels = true,
 ): Promise<ImageInput> {
@@ -149,7 +150,9 @@ export async function parseImageInput(
       bytes = data;
       width = info.width;
       height = info.height;
-    } else if (verifyPixels) {
+    } else if (verifyPixels || format === 'png') {
+      // a PNG's zlib stream can only be checked by inflating it, so PNGs are always decoded here;
+      // a JPEG's structure (markers, end of image, scan count) is checked above from its bytes
       await verifyDecodes(received, options);
     }
   } catch (e) {
