@@ -4,6 +4,7 @@ import { printVerigateSchema } from './api/schema';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './observability/logger';
+import { purgeExpired } from './privacy';
 import { startServer } from './server';
 import { openDb } from './store/db';
 import { migrate } from './store/migrations';
@@ -15,10 +16,11 @@ const USAGE = `usage: verigate <command>
   keys create --admin [--label L]
   keys create --tenant ID [--label L]
                                 create an API key and print it (shown once)
+  purge                         delete checks past each tenant's retention (the server also runs this hourly)
   schema                        print the GraphQL SDL
   eval --pairs FILE [--json]    face-match accuracy of the local engine on labelled pairs
   eval --liveness FILE          liveness accuracy on labelled images
-  calibrate --pairs FILE [--out table.json]
+  calibrate --pairs FILE [--provider local|facia|rekognition] [--out table.json]
   emulate facia|rekognition [--port N]
                                 run a provider emulator for local development`;
 
@@ -38,6 +40,14 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
         });
       case 'keys':
         return await keys(rest);
+      case 'purge':
+        return await withStore(async (store) => {
+          await migrate(store.db);
+          const days = loadConfig().VERIGATE_RETENTION_DAYS ?? null;
+          const r = await purgeExpired(store.db, store.audit, { defaultDays: days, actor: 'cli' });
+          out(`purged ${r.checks} checks and ${r.attempts} attempts of ${r.tenants} tenants past their retention`);
+          return 0;
+        });
       case 'schema':
         process.stdout.write(await printVerigateSchema());
         return 0;

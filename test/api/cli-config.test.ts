@@ -75,6 +75,11 @@ describe('CLI', () => {
     }
   });
 
+  it('purges nothing on a fresh store, and says so', async () => {
+    expect(await runCli(['purge'])).toBe(0);
+    expect(out).toContain('purged 0 checks and 0 attempts of 0 tenants');
+  });
+
   it('refuses a tenant key for an unknown tenant, and bad usage', async () => {
     expect(await runCli(['keys', 'create', '--tenant', '6f1c2d7e-0000-4000-8000-000000000000'])).toBe(1);
     expect(await runCli(['keys', 'create'])).toBe(2);
