@@ -72,6 +72,15 @@ const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
   LIVENESS_SESSION_EXPIRED: 'LIVENESS_SESSION_EXPIRED',
 };
 
+/** What every provider call of one check shares. */
+interface CallSpec {
+  req: VerificationRequest;
+  wants: Pick<CheckRequest, 'match' | 'liveness'>;
+  thresholds: Thresholds;
+  /** epoch ms by which the check must be decided */
+  deadline: number;
+}
+
 /** One call's result: the outcome, or the classified failure. */
 type CallResult = { step: Step; attempt: NewAttempt } & ({ outcome: CheckOutcome; decision: Decision } | { failure: ProviderError });
 
@@ -128,8 +137,8 @@ export class Orchestrator {
       capabilitiesOf: (p) => (this.providers.has(p) ? this.providers.get(p).capabilities : undefined),
       random: this.opts.random ?? Math.random,
     });
-    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
-    const call = (step: Step, role: AttemptRole) => this.callWithRetries(step, role, req, wants, policy.thresholds, deadline);
+    const spec: CallSpec = { req, wants, thresholds: policy.thresholds, deadline: Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs) };
+    const call = (step: Step, role: AttemptRole) => this.callWithRetries(step, role, spec);
 
     let results: CallResult[];
     let completion: CheckCompletion;
@@ -145,7 +154,7 @@ export class Orchestrator {
         const tries = await call(step, i === 0 ? 'primary' : 'fallback');
         results.push(...tries);
         const last = tries[tries.length - 1];
-        if ('decision' in last || last.failure.kind === 'BadInput' || Date.now() >= deadline) break;
+        if ('decision' in last || last.failure.kind === 'BadInput' || Date.now() >= spec.deadline) break;
       }
       const last = results[results.length - 1];
       completion = 'decision' in last ? { ...last.decision, provider: last.step.provider } : errorCompletion(last.failure.reason, last.step.provider);
@@ -160,34 +169,20 @@ export class Orchestrator {
   }
 
   /** One step: the call and its retries (Transient errors only, jittered backoff, within the deadline). */
-  private async callWithRetries(
-    step: Step,
-    role: AttemptRole,
-    req: VerificationRequest,
-    wants: Pick<CheckRequest, 'match' | 'liveness'>,
-    thresholds: Thresholds,
-    deadline: number,
-  ): Promise<CallResult[]> {
+  private async callWithRetries(step: Step, role: AttemptRole, call: CallSpec): Promise<CallResult[]> {
     const results: CallResult[] = [];
     for (let attempt = 0; attempt <= step.retries; attempt++) {
-      const result = await this.callOnce(step, role, req, wants, thresholds, deadline);
+      const result = await this.callOnce(step, role, call);
       results.push(result);
       if ('decision' in result || result.failure.kind !== 'Transient') break;
       const backoff = 50 * 2 ** attempt * (0.5 + Math.random());
-      if (Date.now() + backoff >= deadline) break;
+      if (Date.now() + backoff >= call.deadline) break;
       await sleep(backoff);
     }
     return results;
   }
 
-  private async callOnce(
-    step: Step,
-    role: AttemptRole,
-    req: VerificationRequest,
-    wants: Pick<CheckRequest, 'match' | 'liveness'>,
-    thresholds: Thresholds,
-    deadline: number,
-  ): Promise<CallResult> {
+  private async callOnce(step: Step, role: AttemptRole, { req, wants, thresholds, deadline }: CallSpec): Promise<CallResult> {
     const name = step.provider;
     const started = performance.now();
     const attempt = (outcome: AttemptOutcome, extra: Partial<NewAttempt>): NewAttempt => ({
@@ -278,8 +273,8 @@ export class Orchestrator {
     policy: Policy,
   ): void {
     if (thePlan.shadows.length === 0) return;
-    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
-    const task = Promise.all(thePlan.shadows.map((s) => this.callOnce(s, 'shadow', req, wants, policy.thresholds, deadline)))
+    const spec: CallSpec = { req, wants, thresholds: policy.thresholds, deadline: Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs) };
+    const task = Promise.all(thePlan.shadows.map((s) => this.callOnce(s, 'shadow', spec)))
       .then((results) => this.store.checks.addAttempts(check, results.map((r) => r.attempt)))
       .catch((err) => this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not stored'));
     const tracked = task.finally(() => this.shadows.delete(tracked));
@@ -348,18 +343,19 @@ const errorCompletion = (reason: ReasonCode, provider: ProviderName | null): Che
  * The reported match/liveness are the most conservative of the providers'.
  */
 function consensus(results: CallResult[], policy: Policy): CheckCompletion {
-  const answers = results.filter((r): r is Extract<CallResult, { decision: Decision }> => 'decision' in r);
   const finalOf = new Map<ProviderName, CallResult>();
   for (const r of results) finalOf.set(r.step.provider, r); // the last try of each provider
-  const failed = [...finalOf.values()].find((r) => 'failure' in r) as Extract<CallResult, { failure: ProviderError }> | undefined;
-  if (failed) return errorCompletion(failed.failure.reason, failed.step.provider);
-
-  const decisions = [...finalOf.values()].map((r) => (r as Extract<CallResult, { decision: Decision }>).decision);
+  const finals = [...finalOf.values()];
+  const decisions: Decision[] = [];
+  for (const r of finals) {
+    if ('failure' in r) return errorCompletion(r.failure.reason, r.step.provider);
+    decisions.push(r.decision);
+  }
   const weakest = <T extends { score: number }>(xs: Array<T | null>) =>
     xs.filter((x): x is T => x !== null).sort((a, b) => a.score - b.score)[0] ?? null;
   const faceMatch = weakest(decisions.map((d) => d.faceMatch));
   const liveness = weakest(decisions.map((d) => d.liveness));
-  const provider = answers[0]?.step.provider ?? null;
+  const provider = finals[0].step.provider;
   const reasons = [...new Set(decisions.flatMap((d) => d.reasons))];
   const strategy = policy.strategy.type === 'consensus' ? policy.strategy : null;
 
