@@ -180,6 +180,9 @@ export function decodeCursor(s: string): Cursor | null {
   return isUuid(id ?? '') && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : null;
 }
 
+/** How long an idempotencyKey returns the stored result instead of starting a new check. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+
 export class CheckRepo {
   constructor(private readonly db: Db) {}
 
@@ -188,18 +191,29 @@ export class CheckRepo {
    * insert for the same tenant and key returns the existing check instead (`created: false`).
    */
   async createPending(c: NewCheck): Promise<{ check: CheckRecord; created: boolean }> {
-    const rows = await this.db.query(
-      `INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
-       VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
-       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
-      [randomUUID(), c.tenantId, c.referenceId ?? null, c.idempotencyKey ?? null, c.kind, JSON.stringify(c.imageDigests), new Date()],
-    );
-    if (rows[0]) return { check: toCheck(rows[0]), created: true };
-    const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
-      c.tenantId,
-      c.idempotencyKey,
-    ]);
-    return { check: toCheck(existing[0]), created: false };
+    const now = new Date();
+    if (c.idempotencyKey) {
+      // a key is remembered for IDEMPOTENCY_WINDOW_MS; after that it starts a new check
+      await this.db.query(
+        'UPDATE checks SET idempotency_key = NULL WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at < $3',
+        [c.tenantId, c.idempotencyKey, new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS)],
+      );
+    }
+    for (;;) {
+      const rows = await this.db.query(
+        `INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
+         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+        [randomUUID(), c.tenantId, c.referenceId ?? null, c.idempotencyKey ?? null, c.kind, JSON.stringify(c.imageDigests), now],
+      );
+      if (rows[0]) return { check: toCheck(rows[0]), created: true };
+      const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
+        c.tenantId,
+        c.idempotencyKey,
+      ]);
+      // (gone between the two statements — erased or purged: insert again)
+      if (existing[0]) return { check: toCheck(existing[0]), created: false };
+    }
   }
 
   /** Attempts and the final result in one transaction. Only a PENDING check can complete. */

@@ -168,7 +168,7 @@ describeEachStore('service foundation', (store) => {
       ]);
     });
 
-    it('answers a repeated idempotencyKey with the stored result and one provider call', async () => {
+    it('answers a repeated idempotencyKey within 24 h with the stored result and one provider call', async () => {
       local.behave(async (req) => {
         await new Promise((r) => setTimeout(r, 100));
         return outcome(req.match ? 0.99 : undefined, 0.97);
@@ -181,6 +181,12 @@ describeEachStore('service foundation', (store) => {
       expect(local.calls).toHaveLength(1);
       // the same key in another tenant is another check
       expect((await verify(b.key, { idempotencyKey: 'idem-1' })).data?.verifyIdentity.id).not.toBe(r1.data?.verifyIdentity.id);
+      // after 24 h the key starts a new check (and the old one keeps its result)
+      await db.query("UPDATE checks SET created_at = created_at - interval '25 hours' WHERE id = $1", [r1.data!.verifyIdentity.id]);
+      const later = await verify(a.key, { idempotencyKey: 'idem-1' });
+      expect(later.data?.verifyIdentity.id).not.toBe(r1.data?.verifyIdentity.id);
+      expect(local.calls).toHaveLength(3); // tenant A, tenant B, tenant A after 24 h
+      expect((await h.gql(CheckDocument, { id: r1.data!.verifyIdentity.id }, a.key)).data?.check?.status).toBe('ACCEPTED');
     });
 
     it('ends a provider that never answers as ERROR/TIMEOUT within the deadline', async () => {
