@@ -12,6 +12,10 @@ import { tenantOf, type Context } from '../context';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
+/** An image field, validated under the server's limits (src/images). */
+const image = (ctx: Context, value: string, field: string) =>
+  parseImageInput(value, field, ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE);
+
 const MAX_PAGE = 100;
 const MAX_TEXT = 256;
 
@@ -25,8 +29,8 @@ export class VerificationResolver {
     if (!hasSelfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
     if (hasSelfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
     const [selfie, document] = await Promise.all([
-      hasSelfie ? parseImageInput(input.selfie!, 'selfie', ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE) : undefined,
-      parseImageInput(input.document, 'document', ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE),
+      hasSelfie ? image(ctx, input.selfie!, 'selfie') : undefined,
+      image(ctx, input.document, 'document'),
     ]);
     return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
       selfie: selfie?.sha256,
@@ -37,7 +41,7 @@ export class VerificationResolver {
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Passive liveness on a selfie' })
   async checkLiveness(@Arg('input') input: CheckLivenessInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    const selfie = await parseImageInput(input.selfie, 'selfie', ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE);
+    const selfie = await image(ctx, input.selfie, 'selfie');
     return run(ctx, 'LIVENESS', input, { probe: selfie }, { selfie: selfie.sha256 });
   }
 
@@ -45,8 +49,8 @@ export class VerificationResolver {
   @Mutation(() => VerificationResult, { description: 'Is the face in source the same person as the largest face in target?' })
   async compareFaces(@Arg('input') input: CompareFacesInput, @Ctx() ctx: Context): Promise<CheckRecord> {
     const [source, target] = await Promise.all([
-      parseImageInput(input.source, 'source', ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE),
-      parseImageInput(input.target, 'target', ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE),
+      image(ctx, input.source, 'source'),
+      image(ctx, input.target, 'target'),
     ]);
     return run(ctx, 'FACE_MATCH', input, { probe: source, reference: target }, { source: source.sha256, target: target.sha256 });
   }
