@@ -101,13 +101,22 @@ async function startProcess(env: Record<string, string>): Promise<Proc> {
     }
     else await sleep(50);
   }
+  // it listens before its providers are warm: wait for /readyz
+  while ((await freshConnection(url, '/readyz')).status !== 200) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready:\n${out.slice(-2000)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready within 60 s:\n${out.slice(-2000)}`);
+    }
+    await sleep(50);
+  }
   return { child, url, exited, log: () => out };
 }
 
 /** One request on a fresh connection (no keep-alive pool): resolves its status, or the connection error code. */
-function freshConnection(url: string): Promise<{ status?: number; error?: string }> {
+function freshConnection(url: string, path = '/healthz'): Promise<{ status?: number; error?: string }> {
   return new Promise((resolve) => {
-    const req = request(`${url}/healthz`, { agent: false, timeout: 5000 }, (res) => {
+    const req = request(`${url}${path}`, { agent: false, timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode }));
     });
@@ -201,11 +210,10 @@ describe('the real server process: crash and graceful drain', () => {
     facia.inject({ kind: 'latency', ms: 2500 }, { op: 'process_face' });
     const calls = facia.recorder.count('process_face');
     const started = Date.now();
-    const slow = fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` }, body }).then(async (r) => ({
-      status: r.status,
-      json: (await r.json()) as any,
-      at: Date.now(),
-    }));
+    const slow = fetch(`${p.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` }, body }).then(
+      async (r) => ({ status: r.status, json: (await r.json()) as any, at: Date.now(), error: undefined as string | undefined }),
+      (e: Error & { cause?: Error }) => ({ status: 0, json: undefined as any, at: Date.now(), error: `${e.message}: ${e.cause?.message}` }),
+    );
     await inFlight(calls); // the check is PENDING, its provider call under way
     p.child.kill('SIGTERM');
     // new connections are refused while the in-flight request is still running
@@ -217,9 +225,11 @@ describe('the real server process: crash and graceful drain', () => {
       await sleep(20);
     }
     const refusedAt = Date.now();
-    expect(refused.error).toBe('ECONNREFUSED');
+    expect({ error: refused.error, log: refused.error === 'ECONNREFUSED' ? '' : p.log().slice(-3000) }).toEqual({ error: 'ECONNREFUSED', log: '' });
 
     const answer = await slow;
+    // on failure, show what the server said (its log holds no images or keys)
+    expect({ error: answer.error, log: answer.error ? p.log().slice(-3000) : '' }).toEqual({ error: undefined, log: '' });
     expect(answer.at).toBeGreaterThan(refusedAt); // it was still in flight when connections were already refused
     expect(answer.at - started).toBeGreaterThanOrEqual(2400);
     expect(answer.status).toBe(200);
@@ -228,7 +238,7 @@ describe('the real server process: crash and graceful drain', () => {
     const checkId: string = answer.json.data.verifyIdentity.id;
 
     const exit = await Promise.race([p.exited, new Promise((r) => setTimeout(r, 30_000).unref()).then(() => ({ code: -1, signal: null }))]);
-    expect(exit).toEqual({ code: 0, signal: null });
+    expect({ ...exit, log: exit.code === 0 ? '' : p.log().slice(-3000) }).toEqual({ code: 0, signal: null, log: '' });
     expect(p.log()).toMatch(/draining in-flight requests/);
 
     // the stored check, read from the data directory the process left behind
