@@ -94,6 +94,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     schema: await buildVerigateSchema(),
     introspection: !production,
     includeStacktraceInErrorResponses: false,
+    // the CLI owns SIGTERM/SIGINT (drain, then close everything); Apollo's own handler would stop
+    // the server under it and leave app.close() waiting forever outside NODE_ENV=test
+    stopOnTerminationSignals: false,
     formatError,
     parseOptions: { maxTokens: shape.maxTokens },
     validationRules: [queryShapeRule(shape)],
