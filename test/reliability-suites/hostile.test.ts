@@ -5,10 +5,11 @@
  * echoed — and the server is healthy and verifies a valid pair afterwards.
  *
  * Runs twice, against the real local engine: with the default VERIGATE_EDGE_DECODE=false the edge
- * checks structure from headers and the engine decodes the pixels, so an image whose pixel data is
- * corrupt (a broken zlib stream, say) is accepted, then refused by the engine: BAD_IMAGE, naming a
- * check stored ERROR/BAD_IMAGE. Everything else — and with VERIGATE_EDGE_DECODE=true everything —
- * is refused before acceptance: no check row, no provider call. Both kinds are counted.
+ * checks JPEG structure from headers (PNGs are always decoded there) and the engine decodes the
+ * pixels, so a JPEG whose pixel data is corrupt may be accepted, then refused by the engine:
+ * BAD_IMAGE, naming a check stored ERROR/BAD_IMAGE — the only acceptance allowed. Everything else,
+ * and with VERIGATE_EDGE_DECODE=true everything, is refused before acceptance: no check row, no
+ * provider call. Both kinds are counted (today: all 58 entries refused at the edge in both modes).
  */
 import { createLocalProvider } from '../../providers/local';
 import type { Provider } from '../../providers/types';
