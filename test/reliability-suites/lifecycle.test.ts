@@ -82,7 +82,8 @@ interface Proc {
 async function startProcess(env: Record<string, string>): Promise<Proc> {
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
+    // production, as deployed: NODE_ENV=test changes signal handling (Apollo stops itself on SIGTERM outside tests)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
