@@ -5,7 +5,7 @@
  * 2. `verifyIdentity` over HTTP with the local engine against the engine alone (provider.check on
  *    the same images), interleaved so machine noise hits both alike.
  *
- *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200]
+ *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200] [--database-url postgres://…]
  */
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app';
@@ -25,17 +25,20 @@ const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', '
 const ADMIN = 'vg_bench_admin_key_0123456789abcdef';
 
 async function main() {
-  const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, 'verify-n': { type: 'string', default: '200' } } });
+  const { values } = parseArgs({
+    options: { n: { type: 'string', default: '2000' }, 'verify-n': { type: 'string', default: '200' }, 'database-url': { type: 'string' } },
+  });
   const n = Number(values.n);
   const verifyN = Number(values['verify-n']);
-  const db = await openDb({ dataDir: 'memory://' });
+  // PGlite in memory by default; --database-url postgres://… measures against a PostgreSQL server
+  const db = await openDb({ dataDir: 'memory://', databaseUrl: values['database-url'] });
   const local = createLocalProvider({});
   const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', VERIGATE_BOOTSTRAP_ADMIN_KEY: ADMIN });
   const app = await createApp(config, { db, providers: [local], logger: createLogger('silent') });
   const server = await startServer(app, '127.0.0.1', 0);
   const store = app.services.store;
 
-  const tenant = await store.tenants.create('bench');
+  const tenant = await store.tenants.create(`bench-${Date.now()}`);
   const { secret } = await store.keys.create('tenant', tenant.id);
   const { check } = await store.checks.createPending({ tenantId: tenant.id, kind: 'VERIFY_IDENTITY', imageDigests: { selfie: 'a'.repeat(64) } });
   const scope = { role: 'tenant', tenantId: tenant.id } as const;
