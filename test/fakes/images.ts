@@ -1,5 +1,5 @@
 /**
- * Real face photographs from /work/shared/faces as validated `ImageInput`s (what src/images hands
+ * Real face photographs from ../shared/faces as validated `ImageInput`s (what src/images hands
  * a provider), for provider tests and emulator development. Sizes are read from the JPEG/PNG
  * headers directly so the kit has no dependency on the image pipeline.
  */
@@ -7,10 +7,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageInput } from '../../providers/types';
+import { PROJECT_ROOT } from '../../src/paths';
 
-export const FACES_DIR = process.env.VERIGATE_FACES_DIR ?? '/work/shared/faces';
+/** ../shared/faces beside the project (VERIGATE_SHARED_DIR or VERIGATE_FACES_DIR override) */
+export const FACES_DIR =
+  process.env.VERIGATE_FACES_DIR ?? join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
 
-/** Well-known images of ageitgey/face_recognition (see /work/shared/faces/README.md). */
+/** Well-known images of ageitgey/face_recognition (see ../shared/faces/README.md). */
 export const FACES = {
   obama: 'face_recognition/tests/test_images/obama.jpg',
   obama2: 'face_recognition/tests/test_images/obama2.jpg',

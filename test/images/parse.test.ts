@@ -1,23 +1,17 @@
 /** parseImageInput on real photographs, EXIF orientation, limits, and the cost discipline around bombs. */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_IMAGE_LIMITS, parseImageInput, type ImageLimits } from '../../src/images';
 import { VerigateError } from '../../src/errors';
 import { craftPng, dataUri, jpegHeadersOnly, noisyJpeg, oneBitBombPng, patchJpegDimensions, pseudoRandomBytes } from '../corpus/builders';
+import { FACES_DIR } from '../support/faces';
+import { codeOf } from '../support/http';
 
-const FACES = '/work/shared/faces/face_recognition';
+const FACES = join(FACES_DIR, 'face_recognition');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VerigateError) return e.code;
-    throw e;
-  }
-  return 'ACCEPTED';
-}
 
 afterEach(() => jest.restoreAllMocks());
 

@@ -12,16 +12,8 @@ import sharp from 'sharp';
 import { parseImageInput } from '../../src/images';
 import { VerigateError } from '../../src/errors';
 import { craftPng, noisyJpeg, oneBitBombPng, patchJpegDimensions } from '../corpus/builders';
+import { codeOf } from '../support/http';
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof VerigateError) return e.code;
-    throw e;
-  }
-  return 'ACCEPTED';
-}
 
 afterEach(() => jest.restoreAllMocks());
 

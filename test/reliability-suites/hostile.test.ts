@@ -20,6 +20,7 @@ import { faceBase64 } from '../support/faces';
 import { ADMIN_KEY, startHarness, type Harness } from '../support/harness';
 import { PGLITE } from '../support/stores';
 import { countRows, echoProbe, op, post, refusalProblems } from './support';
+import { readAnswer } from '../support/http';
 
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
@@ -250,17 +251,8 @@ describe.each(CONFIGS)('hostile input over HTTP, %s', (_title, edgeDecode) => {
       { name: 'tenant key on an admin mutation', send: () => post(h.url, { query: 'mutation { createTenant(name: "evil") { id } }' }, { key: tenant.key }), codes: ['FORBIDDEN'] },
     ];
 
-    const fetchAnswer = async (url: string, key: string) => {
-      const res = await fetch(url, { headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' } });
-      const text = await res.text();
-      let json: any;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, text, json, headers: res.headers };
-    };
+    const fetchAnswer = async (url: string, key: string) =>
+      readAnswer(await fetch(url, { headers: { authorization: `Bearer ${key}`, 'apollo-require-preflight': 'true' } }));
 
     it('answers each with a typed 4xx error, no stack trace, no echo, no check row', async () => {
       const before = await countRows(db, 'checks');

@@ -5,6 +5,7 @@
  */
 import { print, type DocumentNode } from 'graphql';
 import type { Db } from '../../src/store/db';
+import { readAnswer } from '../support/http';
 
 export interface RawAnswer {
   status: number;
@@ -26,14 +27,7 @@ export async function post(
     headers,
     body: opts.method === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json, headers: res.headers };
+  return readAnswer(res);
 }
 
 /** The body of a typed document with its variables. */

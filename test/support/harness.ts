@@ -13,6 +13,7 @@ import type { Db } from '../../src/store/db';
 import type { CalibrationRegistry } from '../../src/verification/calibration';
 import type { BreakerOptions } from '../../src/verification/health';
 import { CreateApiKeyDocument, CreateTenantDocument } from '../generated/graphql';
+import { readAnswer } from './http';
 
 export const ADMIN_KEY = 'vg_test_admin_key_0123456789abcdef';
 
@@ -82,13 +83,5 @@ export async function startHarness(opts: {
 
 /** POST a raw body (for malformed-request tests). */
 export async function postRaw(url: string, body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
+  return readAnswer(await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body }));
 }
