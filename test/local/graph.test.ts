@@ -1,0 +1,62 @@
+/**
+ * The PRelu rewrite (providers/local/graph.ts) on the real models: the rewritten graph computes
+ * the same function (outputs equal to float rounding on real faces) and models without a PRelu
+ * come back byte for byte.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadPack } from '../../providers/local';
+import { decomposePRelu } from '../../providers/local/graph';
+import { readVerified, type TensorInput } from '../../providers/local/pack';
+import { decode, rectView, sampleTensor } from '../../providers/local/raster';
+import { openModel } from '../../providers/local/runtime';
+import { FACES } from './support';
+
+const pack = loadPack({ pack: 'faceplugin' });
+const { models } = pack.manifest;
+
+/** a face-sized crop of a real photo, as the model's input tensor */
+async function faceTensor(file: string, input: TensorInput): Promise<Float32Array> {
+  const img = await decode(readFileSync(join(FACES, file)), { maxInputPixels: 4e7, maxSide: 1280 });
+  const side = Math.min(img.width, img.height) * 0.6;
+  return sampleTensor(img, rectView((img.width - side) / 2, (img.height - side) / 2, side, side, input.width, input.height), input);
+}
+
+describe('PRelu rewrite', () => {
+  const cases = [
+    { label: 'embedder', spec: models.embedder, channels: 3 },
+    { label: 'liveness', spec: models.liveness[0], channels: 3 },
+  ];
+
+  it.each(cases)('$label: every PRelu replaced, outputs unchanged on real faces', async ({ spec, channels }) => {
+    const original = readVerified(pack, spec);
+    const rewritten = decomposePRelu(original);
+    expect(rewritten.prelu).toBe(33);
+    expect(Buffer.from(rewritten.bytes).includes('PRelu')).toBe(false);
+
+    const [a, b] = await Promise.all([openModel(original, spec.file, { threads: 1 }), openModel(rewritten.bytes, spec.file, { threads: 1 })]);
+    const dims = [1, channels, spec.input.height, spec.input.width];
+    for (const file of ['deepface/img1.jpg', 'silent-face/image_F1.jpg', 'nvlong21-antispoof/real/0001_00_00_01_0.jpg']) {
+      const x = await faceTensor(file, spec.input);
+      const [ya, yb] = await Promise.all([a.run(spec.input.name, x, dims), b.run(spec.input.name, x, dims)]);
+      const name = a.outputNames[0];
+      const scale = Math.max(...ya[name].map(Math.abs));
+      const worst = Math.max(...ya[name].map((v, i) => Math.abs(v - yb[name][i])));
+      expect(scale).toBeGreaterThan(0);
+      expect(worst / scale).toBeLessThan(1e-5);
+    }
+  });
+
+  it('leaves a model without PRelu byte for byte', () => {
+    for (const spec of [models.detector, models.landmarks]) {
+      const bytes = readVerified(pack, spec);
+      const out = decomposePRelu(bytes);
+      expect(out.prelu).toBe(0);
+      expect(out.bytes).toBe(bytes);
+    }
+  });
+
+  it('refuses bytes that are not a protobuf instead of passing them on half-read', () => {
+    expect(() => decomposePRelu(Buffer.from([0x3a, 0xff, 0xff, 0xff]))).toThrow(/truncated protobuf/);
+  });
+});
