@@ -12,7 +12,7 @@ import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks
 import { type LivenessModel, createLiveness } from './liveness';
 import { type ModelPack, modelIds, readVerified } from './pack';
 import { findings, measure, type QualityMeasures } from './quality';
-import { BadImageError, type DecodeOptions, decode } from './raster';
+import { BadImageError, type DecodeOptions, decode, oriented } from './raster';
 import { type Model, expectNames, openModel } from './runtime';
 
 export const STAGES = ['decode', 'detect', 'choose', 'landmarks', 'align', 'embed', 'liveness', 'quality'] as const;
@@ -141,7 +141,7 @@ async function warmUp(parts: {
   embedder: Embedder;
   liveness: LivenessModel;
 }): Promise<void> {
-  const img = { data: new Uint8Array(320 * 240 * 3).fill(128), width: 320, height: 240, scale: 1 };
+  const img = oriented({ data: new Uint8Array(320 * 240 * 3).fill(128), width: 320, height: 240 }, 1);
   const box = { x1: 110, y1: 60, x2: 210, y2: 180, score: 1 };
   await parts.detector.detect(img);
   const five = fivePoints(await parts.landmarks.locate(img, box));
