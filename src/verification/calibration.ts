@@ -6,11 +6,16 @@
  * we interpolate linearly in log10(FMR). A table measured on N impostor pairs only knows FMR down
  * to about 1/N; beyond its last point we extrapolate with the table's fitted tail and mark the
  * estimate `extrapolated`.
+ *
+ * Quality-conditioned tables: impostor scores depend on capture quality, so a table may be measured
+ * only on pairs where neither face has a quality finding and name, in `whenQualityFindings`, the
+ * table measured on pairs where either face has one. The registry picks between them by the
+ * provider's quality findings for the check; the chosen table's id is part of the unified match.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RawFaceMatch, RawLiveness } from '../../providers/types';
+import type { RawFaceMatch, RawLiveness, ReasonCode } from '../../providers/types';
 import { CALIBRATION_DIR } from '../paths';
 
 export const CalibrationTableSchema = z.object({
@@ -31,6 +36,11 @@ export const CalibrationTableSchema = z.object({
    * (fitted on the impostor tail). Floor at `minFmr`.
    */
   tail: z.object({ log10FmrPerUnit: z.number().positive(), minFmr: z.number().gt(0) }),
+  /**
+   * Set on a table measured only on pairs where neither face has a quality finding: the id of the
+   * table that applies when either face has one (FACE_TOO_SMALL, BLURRY, EXTREME_POSE).
+   */
+  whenQualityFindings: z.string().min(1).optional(),
 });
 export type CalibrationTable = z.infer<typeof CalibrationTableSchema>;
 
@@ -46,6 +56,8 @@ export function validateTable(t: unknown): CalibrationTable {
 }
 
 export interface UnifiedMatch {
+  /** id of the table that mapped the score (a quality-conditioned choice shows here) */
+  table: string;
   fmr: number;
   /** true when the FMR lies beyond what the table measured */
   extrapolated: boolean;
@@ -89,7 +101,7 @@ export function fmrOf(table: CalibrationTable, raw: number): { fmr: number; extr
 
 export function unify(table: CalibrationTable, raw: number): UnifiedMatch {
   const { fmr, extrapolated } = fmrOf(table, raw);
-  return { fmr, extrapolated, score: scoreOf(fmr), matchLevel: matchLevelOf(fmr) };
+  return { table: table.id, fmr, extrapolated, score: scoreOf(fmr), matchLevel: matchLevelOf(fmr) };
 }
 
 /** Liveness: a provider's raw score → probability that the capture is a live person (0..1). */
@@ -106,6 +118,9 @@ export function livenessProbability(l: RawLiveness): number {
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
+/** The quality findings that switch a quality-conditioned table to its `whenQualityFindings` table. */
+export const QUALITY_FINDINGS: readonly ReasonCode[] = ['FACE_TOO_SMALL', 'BLURRY', 'EXTREME_POSE'];
+
 /** The default tables, committed under models/calibration/ (each says how it was made). */
 export class CalibrationRegistry {
   private readonly tables = new Map<string, CalibrationTable>();
@@ -115,6 +130,7 @@ export class CalibrationRegistry {
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
       reg.add(validateTable(JSON.parse(readFileSync(join(dir, f), 'utf8'))));
     }
+    reg.checkLinks();
     return reg;
   }
 
@@ -132,8 +148,26 @@ export class CalibrationRegistry {
     return [...this.tables.keys()];
   }
 
-  unifyMatch(m: RawFaceMatch): UnifiedMatch {
-    const table = this.get(m.calibration);
+  /** Every `whenQualityFindings` names a loaded, unconditioned table of the same scale. */
+  checkLinks(): void {
+    for (const t of this.tables.values()) {
+      if (!t.whenQualityFindings) continue;
+      const other = this.get(t.whenQualityFindings);
+      if (other.scale !== t.scale || other.whenQualityFindings) {
+        throw new Error(`calibration table ${t.id}: whenQualityFindings '${other.id}' must be an unconditioned ${t.scale} table`);
+      }
+    }
+  }
+
+  /** The table for a score reported under `id`, given the check's quality findings. */
+  tableFor(id: string, quality: readonly ReasonCode[] = []): CalibrationTable {
+    const table = this.get(id);
+    return table.whenQualityFindings && quality.some((q) => QUALITY_FINDINGS.includes(q)) ? this.get(table.whenQualityFindings) : table;
+  }
+
+  /** `quality`: the provider's findings on either image of the check (they select a conditioned table). */
+  unifyMatch(m: RawFaceMatch, quality: readonly ReasonCode[] = []): UnifiedMatch {
+    const table = this.tableFor(m.calibration, quality);
     if (table.scale !== m.scale) throw new Error(`calibration ${table.id} expects ${table.scale} scores, got ${m.scale}`);
     return unify(table, m.score);
   }

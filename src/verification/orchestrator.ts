@@ -214,8 +214,10 @@ export class Orchestrator {
       return this.settle({ step, failure, attempt: attempt(kind, { errorCode: failure.reason, raw: failure.raw }) });
     }
     // outside the provider's try: a calibration or decision bug is ours, not the provider's
-    const decision = this.decideOutcome(outcome, thresholds);
-    const ok = attempt('OK', { raw: outcome.raw, decision: decision.status, unifiedScore: decision.faceMatch?.score ?? null });
+    const { decision, calibrationTable } = this.decideOutcome(outcome, thresholds);
+    // the calibration table that mapped the score (quality-conditioned tables choose per check)
+    const raw = calibrationTable ? { ...outcome.raw, calibrationTable } : outcome.raw;
+    const ok = attempt('OK', { raw, decision: decision.status, unifiedScore: decision.faceMatch?.score ?? null });
     return this.settle({ step, outcome, decision, attempt: ok });
   }
 
@@ -258,10 +260,10 @@ export class Orchestrator {
     }
   }
 
-  private decideOutcome(outcome: CheckOutcome, thresholds: Thresholds): Decision {
-    const match = outcome.match ? this.calibration.unifyMatch(outcome.match) : undefined;
+  private decideOutcome(outcome: CheckOutcome, thresholds: Thresholds): { decision: Decision; calibrationTable?: string } {
+    const match = outcome.match ? this.calibration.unifyMatch(outcome.match, outcome.quality) : undefined;
     const live = outcome.liveness ? livenessProbability(outcome.liveness) : undefined;
-    return decide(thresholds, match, live, outcome.quality);
+    return { decision: decide(thresholds, match, live, outcome.quality), calibrationTable: match?.table };
   }
 
   /** Shadow providers: called after the answer is decided and stored, never changing or delaying it. */
