@@ -2,7 +2,7 @@
  * Fits a calibration table (src/verification/calibration.ts) from impostor scores: points at
  * measured FMR levels down to 1/N, and a tail fitted on the top of the impostor distribution.
  */
-import { type CalibrationTable, validateTable } from '../verification/calibration';
+import { type CalibrationTable, fmrOf, validateTable } from '../verification/calibration';
 
 /** FMR levels the table measures (those above 1/N), then 1/N at the highest impostor score. */
 const LEVELS = [0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 5e-3, 2e-3, 1e-3, 5e-4, 2e-4, 1e-4, 5e-5, 2e-5, 1e-5];
@@ -15,6 +15,8 @@ export interface TableMeta {
   description: string;
   /** the raw score's scale (default cosine, the local engine's) */
   scale?: CalibrationTable['scale'];
+  /** see CalibrationTable.whenQualityFindings */
+  whenQualityFindings?: string;
 }
 
 export function fitTable(impostor: readonly number[], meta: TableMeta): CalibrationTable {
@@ -38,7 +40,34 @@ export function fitTable(impostor: readonly number[], meta: TableMeta): Calibrat
     points: sorted.filter((p, i) => i === sorted.length - 1 || sorted[i + 1].raw > p.raw),
     impostorPairs: n,
     tail: { log10FmrPerUnit: round(tailSlope(desc)), minFmr: MIN_FMR },
+    ...(meta.whenQualityFindings ? { whenQualityFindings: meta.whenQualityFindings } : {}),
   });
+}
+
+/** The lowest raw score the table maps to an FMR ≤ `fmr` (bisection; the table is monotone). */
+export function rawAt(table: CalibrationTable, fmr: number): number {
+  let lo = table.points[0].raw;
+  let hi = table.points[table.points.length - 1].raw + 10;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (fmrOf(table, mid).fmr > fmr) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * One sentence on how far the table's figures are measured: 1/N at the highest impostor score,
+ * and where the given FMR levels fall (how many decades of extrapolation beyond 1/N).
+ */
+export function reachOf(table: CalibrationTable, levels: readonly number[]): string {
+  const n = table.impostorPairs;
+  const top = table.points[table.points.length - 1].raw;
+  const at = levels.map((l) => {
+    const beyond = Math.log10(1 / (n * l));
+    return `FMR ${l.toExponential(0)} at ${table.scale} ${rawAt(table, l).toFixed(4)}${beyond > 0 ? ` (extrapolated ${beyond.toFixed(2)} decades beyond 1/N)` : ' (measured)'}`;
+  });
+  return `Measured down to 1/N = ${(1 / n).toExponential(2)} (highest impostor score ${top}); ${at.join('; ')}.`;
 }
 
 /**

@@ -15,14 +15,17 @@ export interface FaceBox {
   y2: number;
 }
 
-/** `variant` (0, 1, 2…) picks the face size among 40/50/60 px so a set covers the range. */
+/** face widths of the 'small' variants, px */
+export const DEGRADED_SIZES = [40, 50, 60] as const;
+
+/** `variant` (0, 1, 2…) picks the face size of a 'small' variant among DEGRADED_SIZES. */
 export async function degrade(bytes: Uint8Array, face: FaceBox, kind: Degradation, variant: number): Promise<Buffer> {
   const img = sharp(bytes).rotate();
   const { width, height } = (await sharp(bytes).metadata()).autoOrient;
   const faceW = face.x2 - face.x1;
   switch (kind) {
     case 'small': {
-      const target = [40, 50, 60][variant % 3];
+      const target = DEGRADED_SIZES[variant % DEGRADED_SIZES.length];
       const k = Math.min(1, target / faceW);
       return img.resize(Math.max(1, Math.round(width * k)), Math.max(1, Math.round(height * k))).jpeg({ quality: 90 }).toBuffer();
     }

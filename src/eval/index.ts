@@ -4,23 +4,28 @@
  *   eval --pairs FILE.tsv [--pairs …] [--degraded] [--json]   AUC, EER, TAR at FMR 1e-2/1e-3, missed faces
  *   eval --liveness FILE.tsv [--threshold P]                   AUC, APCER, BPCER at the threshold
  *   calibrate --pairs FILE [--pairs …] [--degraded] [--provider local] [--out table.json] [--id ID]
+ *             [--by-quality [--out-findings table.json]]
  *
- * Common: --pack NAME|PATH, --workers N. Paths inside a set file are relative to that file.
+ * Common: --pack NAME|PATH, --workers N, --all-pairs (every pair the labels prove same or
+ * different, see identities.ts), --disjoint FILE (a pair file whose people appear in no other set).
+ * Paths inside a set file are relative to that file; `.csv` files are deepface pair lists.
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, type LocalEngine } from '../../providers/local';
-import { CalibrationRegistry, type CalibrationTable, unify } from '../verification/calibration';
+import { CalibrationRegistry, type CalibrationTable, QUALITY_FINDINGS, unify } from '../verification/calibration';
 import { DEFAULT_THRESHOLDS } from '../verification/decision';
-import { fitTable } from './calibrate';
+import { fitTable, reachOf } from './calibrate';
 import { DEGRADATIONS } from './degrade';
+import { expandPairs } from './identities';
 import { auc, eer, presentationErrors, tarAtFmr } from './metrics';
-import { scoreLiveness, scorePairs } from './score';
-import { readLiveness, readPairs } from './sets';
+import { DEGRADED_VARIANTS, type PairScores, scoreLiveness, scorePairs } from './score';
+import { type LabelledPair, readLiveness, readPairs } from './sets';
 import { calibrateProvider } from './provider';
 
-export { fitTable } from './calibrate';
+export { fitTable, rawAt, reachOf } from './calibrate';
+export { expandPairs } from './identities';
 export { auc, eer, presentationErrors, tarAtFmr } from './metrics';
 export { scoreLiveness, scorePairs } from './score';
 export { readLiveness, readPairs, sharedFacesDir } from './sets';
@@ -29,12 +34,42 @@ type Out = (line: string) => void;
 
 const COMMON = {
   pairs: { type: 'string', multiple: true },
+  'all-pairs': { type: 'boolean' },
+  disjoint: { type: 'string', multiple: true },
   degraded: { type: 'boolean' },
   pack: { type: 'string' },
   workers: { type: 'string' },
 } as const;
 
 const FMR_LEVELS = [1e-2, 1e-3] as const;
+
+/** The pairs to score, and a sentence saying where they come from (for a table's description). */
+function labelledPairs(values: { pairs?: string[]; 'all-pairs'?: boolean; disjoint?: string[] }): { pairs: LabelledPair[]; provenance: string } {
+  const files = values.pairs ?? [];
+  const disjointFiles = values.disjoint ?? [];
+  const listed = files.flatMap(readPairs);
+  const disjoint = disjointFiles.map(readPairs);
+  const sets = `sets ${[...files, ...disjointFiles].map((p) => basename(p)).join(', ')}`;
+  if (!values['all-pairs']) {
+    const pairs = [...listed, ...disjoint.flat()];
+    return { pairs, provenance: `${sets}, the pairs they list` };
+  }
+  const x = expandPairs(listed, disjoint);
+  const c = x.counts;
+  return {
+    pairs: x.pairs,
+    provenance:
+      `${sets}, every pair their labels prove (--all-pairs): ${x.images} images, ${x.identities} identities; ` +
+      `${c.listedSame} same / ${c.listedDifferent} different pairs listed, plus ${c.derivedSame} same and ${c.derivedDifferent} different pairs derived ` +
+      '(same-person labels closed transitively into identities; every image pair across two identities joined by a labelled different pair)' +
+      (disjointFiles.length
+        ? `, plus ${c.disjointDifferent} different pairs between the images of ${disjointFiles.map((p) => basename(p)).join(', ')} and every other set's ` +
+          '(declared --disjoint: by provenance its people appear in no other set)'
+        : ''),
+  };
+}
+
+const DEGRADED_NOTE = `; plus, for every pair, ${DEGRADED_VARIANTS.length} in-memory degraded variants of its second image (face downscaled to each of 40, 50 and 60 px, Gaussian blur, JPEG q30, tight crop)`;
 
 export async function runEval(args: string[], out: Out): Promise<number> {
   const { values } = parseArgs({
@@ -59,7 +94,7 @@ export async function runEval(args: string[], out: Out): Promise<number> {
       }
     }
     if (values.pairs?.length) {
-      const s = await scorePairs(engine, values.pairs.flatMap(readPairs), { degraded: values.degraded });
+      const s = await scorePairs(engine, labelledPairs(values).pairs, { degraded: values.degraded });
       const levels = FMR_LEVELS.map((fmr) => ({ fmr, ...tarAtFmr(s, fmr) }));
       const result = {
         auc: auc(s),
@@ -70,11 +105,11 @@ export async function runEval(args: string[], out: Out): Promise<number> {
         pairs: s.pairs,
         genuine: s.genuine.length,
         impostor: s.impostor.length,
-        ...policyOutcome(s, defaultTable(engine.calibration.match)),
+        ...policyOutcome(s, defaultTables(engine.calibration.match)),
       };
       if (values.json) out(JSON.stringify(result));
       else {
-        out(`pairs ${values.pairs.map((p) => basename(p)).join(', ')}${values.degraded ? ` + degraded (${DEGRADATIONS.join(', ')})` : ''}`);
+        out(`pairs ${values.pairs.map((p) => basename(p)).join(', ')}${values['all-pairs'] ? ' (all pairs the labels prove)' : ''}${values.degraded ? ` + degraded (${DEGRADATIONS.join(', ')})` : ''}`);
         out(`  ${s.pairs} pairs: ${s.genuine.length} same, ${s.impostor.length} different, ${s.missedFaces} missed faces`);
         out(`  AUC ${result.auc.toFixed(4)}  EER ${result.eer.toFixed(4)}`);
         for (const l of levels) out(`  TAR@FMR ${l.fmr.toExponential(0)}: ${l.tar.toFixed(4)} (threshold cosine > ${l.threshold.toFixed(4)})`);
@@ -91,47 +126,96 @@ export async function runEval(args: string[], out: Out): Promise<number> {
 export async function runCalibrate(args: string[], out: Out): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...COMMON, provider: { type: 'string', default: 'local' }, out: { type: 'string' }, id: { type: 'string' } },
+    options: {
+      ...COMMON,
+      provider: { type: 'string', default: 'local' },
+      out: { type: 'string' },
+      id: { type: 'string' },
+      'by-quality': { type: 'boolean' },
+      'out-findings': { type: 'string' },
+    },
   });
   if (!values.pairs?.length) {
-    out('usage: calibrate --pairs FILE [--pairs …] [--degraded] [--provider local] [--out table.json] [--id ID]');
+    out('usage: calibrate --pairs FILE [--pairs …] [--all-pairs] [--disjoint FILE] [--degraded] [--provider local] [--out table.json] [--id ID] [--by-quality [--out-findings table.json]]');
     return 2;
   }
   if (values.provider !== 'local') return calibrateProvider(values.provider!, values.pairs!, values.id, values.out, args, out);
+  if (values['out-findings'] && !values['by-quality']) {
+    out('calibrate: --out-findings needs --by-quality');
+    return 2;
+  }
   return withEngine(values, async (engine) => {
-    const s = await scorePairs(engine, values.pairs!.flatMap(readPairs), { degraded: values.degraded });
-    const sets = values.pairs!.map((p) => basename(p)).join(', ');
-    const table = fitTable(s.impostor, {
-      id: values.id ?? engine.calibration.match,
-      description:
-        `Measured: verigate calibrate ${args.join(' ')} — sets ${sets}` +
-        (values.degraded ? ` plus in-memory degraded variants of each pair's second image (${DEGRADATIONS.join(', ')}: face downscaled to 40/50/60 px, Gaussian blur, JPEG q30, tight crop)` : '') +
-        `; ${s.impostor.length} impostor and ${s.genuine.length} genuine pairs scored (${s.missedFaces} pairs skipped, face not found); ` +
-        `model pack ${engine.packName}. Points: empirical impostor FMR down to 1/N; tail: tangent, at the highest impostor score, of a normal fitted to the top 5% of impostor scores.`,
-    });
-    const json = `${JSON.stringify(table, null, 2)}\n`;
-    if (values.out) writeFileSync(values.out, json);
-    else out(json.trimEnd());
-    const { sameNotAccepted, differentNotRejected } = policyOutcome(s, table);
-    out(`calibrated ${table.id} on ${s.impostor.length} impostor pairs${values.out ? ` → ${values.out}` : ''}`);
+    const { pairs, provenance } = labelledPairs(values);
+    const s = await scorePairs(engine, pairs, { degraded: values.degraded });
+    const id = values.id ?? engine.calibration.match;
+    const levels = [DEFAULT_THRESHOLDS.inconclusiveFmr, DEFAULT_THRESHOLDS.acceptFmr];
+    const scored = (sets: { genuine: number[]; impostor: number[] }) =>
+      `${sets.impostor.length} impostor and ${sets.genuine.length} genuine pairs`;
+    const head =
+      `Measured: verigate calibrate ${args.join(' ')} — ${provenance}${values.degraded ? DEGRADED_NOTE : ''}; ` +
+      `${scored(s)} scored (${s.missedFaces} pairs skipped, face not found); model pack ${engine.packName}.`;
+    const method =
+      'Points: empirical impostor FMR down to 1/N; tail: tangent, at the highest impostor score, of a normal fitted to the top 5% of impostor scores.';
+    const fit = (impostor: number[], tableId: string, condition: string, link?: string) => {
+      const t = fitTable(impostor, { id: tableId, description: '', whenQualityFindings: link });
+      return { ...t, description: `${head}${condition} ${method} ${reachOf(t, levels)}` };
+    };
+
+    const tables: Array<{ table: CalibrationTable; file?: string }> = [];
+    if (values['by-quality']) {
+      const findingsId = `${id}/quality-findings`;
+      const names = QUALITY_FINDINGS.join(', ');
+      const { clean, findings } = s.byQuality;
+      tables.push({
+        table: fit(clean.impostor, id, ` Quality-conditioned: this table holds the ${scored(clean)} where neither face has a quality finding (${names}) and applies to checks without one; checks with a finding use ${findingsId}.`, findingsId),
+        file: values.out,
+      });
+      tables.push({
+        table: fit(findings.impostor, findingsId, ` Quality-conditioned: this table holds the ${scored(findings)} where either face has a quality finding (${names}) and applies to checks with one; checks without use ${id}.`),
+        file: values['out-findings'] ?? values.out?.replace(/(\.json)?$/, '-quality-findings.json'),
+      });
+    } else {
+      tables.push({ table: fit(s.impostor, id, ''), file: values.out });
+    }
+    const registry = new CalibrationRegistry();
+    for (const { table, file } of tables) {
+      registry.add(table);
+      const json = `${JSON.stringify(table, null, 2)}\n`;
+      if (file) writeFileSync(file, json);
+      else out(json.trimEnd());
+      out(`calibrated ${table.id} on ${table.impostorPairs} impostor pairs${file ? ` → ${file}` : ''}: ${reachOf(table, levels)}`);
+    }
+    registry.checkLinks();
+    const { sameNotAccepted, differentNotRejected } = policyOutcome(s, { clean: registry.tableFor(id), findings: registry.tableFor(id, QUALITY_FINDINGS) });
     out(`  same-person pairs not accepted at FMR ≤ ${DEFAULT_THRESHOLDS.acceptFmr}: ${sameNotAccepted} of ${s.genuine.length}`);
     out(`  different pairs not rejected (FMR ≤ ${DEFAULT_THRESHOLDS.inconclusiveFmr}): ${differentNotRejected} of ${s.impostor.length}`);
     return 0;
   });
 }
 
-function defaultTable(id: string): CalibrationTable | undefined {
+type Conditioned = { clean: CalibrationTable; findings: CalibrationTable };
+
+/** The committed table(s) for `id`: the same one twice unless it is quality-conditioned. */
+function defaultTables(id: string): Conditioned | undefined {
   const registry = CalibrationRegistry.loadDefaults();
-  return registry.ids().includes(id) ? registry.get(id) : undefined;
+  return registry.ids().includes(id) ? { clean: registry.tableFor(id), findings: registry.tableFor(id, QUALITY_FINDINGS) } : undefined;
 }
 
-/** How the default policy (accept at FMR ≤ 1e-5, reject above 1e-3) treats the scored pairs. */
-function policyOutcome(s: { genuine: number[]; impostor: number[] }, table: CalibrationTable | undefined) {
-  if (!table) return {};
+/**
+ * How the default policy (accept at FMR ≤ 1e-5, reject above 1e-3) treats the scored pairs, each
+ * mapped by the table the gateway would pick for it (quality-conditioned tables by the findings).
+ */
+function policyOutcome(s: PairScores, tables: Conditioned | undefined) {
+  if (!tables) return {};
+  const parts = [
+    { table: tables.clean, sets: s.byQuality.clean },
+    { table: tables.findings, sets: s.byQuality.findings },
+  ];
+  const count = (pick: (x: (typeof parts)[number]) => number) => parts.reduce((n, x) => n + pick(x), 0);
   return {
-    calibration: table.id,
-    sameNotAccepted: s.genuine.filter((g) => unify(table, g).fmr > DEFAULT_THRESHOLDS.acceptFmr).length,
-    differentNotRejected: s.impostor.filter((i) => unify(table, i).fmr <= DEFAULT_THRESHOLDS.inconclusiveFmr).length,
+    calibration: tables.clean.id === tables.findings.id ? tables.clean.id : `${tables.clean.id} (${tables.findings.id} for pairs with a quality finding)`,
+    sameNotAccepted: count(({ table, sets }) => sets.genuine.filter((g) => unify(table, g).fmr > DEFAULT_THRESHOLDS.acceptFmr).length),
+    differentNotRejected: count(({ table, sets }) => sets.impostor.filter((i) => unify(table, i).fmr <= DEFAULT_THRESHOLDS.inconclusiveFmr).length),
   };
 }
 

@@ -1,7 +1,7 @@
 /** Scores labelled pairs and liveness samples with the local engine (on its worker pool). */
 import { readFileSync } from 'node:fs';
 import { AnalyseFailure, cosine, type FaceReport, type LocalEngine } from '../../providers/local';
-import { DEGRADATIONS, type Degradation, degrade } from './degrade';
+import { DEGRADATIONS, DEGRADED_SIZES, type Degradation, degrade } from './degrade';
 import type { ScoreSets } from './metrics';
 import type { LabelledPair, LivenessSample } from './sets';
 
@@ -12,9 +12,20 @@ export interface PairScores extends ScoreSets {
   /** pairs skipped because a face was not found in one of the images */
   missedFaces: number;
   missedImages: string[];
+  /**
+   * The same scores split by the engine's quality findings (FACE_TOO_SMALL, BLURRY, EXTREME_POSE):
+   * `clean` when neither face has one, `findings` when either has. The gateway picks a
+   * quality-conditioned table by the same rule.
+   */
+  byQuality: { clean: { genuine: number[]; impostor: number[] }; findings: { genuine: number[]; impostor: number[] } };
 }
 
 type Analysis = FaceReport | AnalyseFailure;
+
+/** The degraded variants of each pair's second image: the face at each size of DEGRADED_SIZES, then blur, JPEG q30, tight crop. */
+export const DEGRADED_VARIANTS: ReadonlyArray<readonly [Degradation, number]> = DEGRADATIONS.flatMap(
+  (kind): Array<readonly [Degradation, number]> => (kind === 'small' ? DEGRADED_SIZES.map((_, n) => [kind, n] as const) : [[kind, 0]]),
+);
 
 /** Both images are analysed as references (largest face): pair files include group photos. */
 const REQUEST = { role: 'reference', embed: true, liveness: false } as const;
@@ -31,18 +42,28 @@ export async function scorePairs(engine: LocalEngine, pairs: readonly LabelledPa
   const variant = async (path: string, kind: Degradation, n: number): Promise<Analysis> => {
     const base = await original(path);
     if (base instanceof AnalyseFailure) return base;
-    return analyse(`${path}#${kind}${n % 3}`, () => degrade(readFileSync(path), base.box, kind, n));
+    return analyse(`${path}#${kind}${n}`, () => degrade(readFileSync(path), base.box, kind, n));
   };
 
   const jobs: Array<{ same: boolean; a: Promise<Analysis>; b: Promise<Analysis>; labelA: string; label: string }> = [];
-  pairs.forEach((p, n) => {
+  for (const p of pairs) {
     jobs.push({ same: p.same, a: original(p.a), b: original(p.b), labelA: p.a, label: p.b });
     if (opts.degraded) {
-      for (const kind of DEGRADATIONS) jobs.push({ same: p.same, a: original(p.a), b: variant(p.b, kind, n), labelA: p.a, label: `${p.b} (${kind})` });
+      // every variant for every pair (all three face sizes), so no pair's share depends on list order
+      for (const [kind, n] of DEGRADED_VARIANTS) {
+        jobs.push({ same: p.same, a: original(p.a), b: variant(p.b, kind, n), labelA: p.a, label: `${p.b} (${kind}${kind === 'small' ? ` ${DEGRADED_SIZES[n]} px` : ''})` });
+      }
     }
-  });
+  }
 
-  const out: PairScores = { genuine: [], impostor: [], pairs: jobs.length, missedFaces: 0, missedImages: [] };
+  const out: PairScores = {
+    genuine: [],
+    impostor: [],
+    pairs: jobs.length,
+    missedFaces: 0,
+    missedImages: [],
+    byQuality: { clean: { genuine: [], impostor: [] }, findings: { genuine: [], impostor: [] } },
+  };
   for (const job of jobs) {
     const [a, b] = await Promise.all([job.a, job.b]);
     if (a instanceof AnalyseFailure || b instanceof AnalyseFailure) {
@@ -51,7 +72,10 @@ export async function scorePairs(engine: LocalEngine, pairs: readonly LabelledPa
       if (b instanceof AnalyseFailure) out.missedImages.push(`${job.label}: ${b.message}`);
       continue;
     }
-    (job.same ? out.genuine : out.impostor).push(cosine(a.embedding!, b.embedding!));
+    const score = cosine(a.embedding!, b.embedding!);
+    (job.same ? out.genuine : out.impostor).push(score);
+    const q = a.quality.length || b.quality.length ? out.byQuality.findings : out.byQuality.clean;
+    (job.same ? q.genuine : q.impostor).push(score);
   }
   out.missedImages = [...new Set(out.missedImages)];
   return out;

@@ -1,6 +1,10 @@
-/** Labelled sets: pair files (`a<TAB>b<TAB>1|0`) and liveness files (`path<TAB>real|spoof`). */
+/**
+ * Labelled sets: pair files (`a<TAB>b<TAB>1|0`), deepface's own pair lists (`.csv` with a
+ * `file_x,file_y,Decision|decision` header, as serengil/deepface ships them beside its photos) and
+ * liveness files (`path<TAB>real|spoof`).
+ */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../paths';
 
 export interface LabelledPair {
@@ -32,6 +36,7 @@ function rows(file: string): string[][] {
 /** Paths come back absolute (they are relative to the file in the file). */
 export function readPairs(file: string): LabelledPair[] {
   const dir = dirname(resolve(file));
+  if (file.endsWith('.csv')) return readDeepfaceCsv(file, dir);
   return rows(file).map((r, i) => {
     if (r.length < 3 || !['0', '1'].includes(r[2])) throw new Error(`${file}: row ${i + 1} is not img_a<TAB>img_b<TAB>1|0`);
     return { a: resolve(dir, r[0]), b: resolve(dir, r[1]), same: r[2] === '1' };
@@ -43,5 +48,21 @@ export function readLiveness(file: string): LivenessSample[] {
   return rows(file).map((r, i) => {
     if (r.length < 2 || !['real', 'spoof'].includes(r[1])) throw new Error(`${file}: row ${i + 1} is not path<TAB>real|spoof`);
     return { path: resolve(dir, r[0]), real: r[1] === 'real' };
+  });
+}
+
+/**
+ * deepface's CSV pair lists (tests/dataset/master.csv, face-recognition-pivot.csv): the photos sit
+ * beside the CSV, whatever folder the CSV's paths name; Decision Yes = same person.
+ */
+function readDeepfaceCsv(file: string, dir: string): LabelledPair[] {
+  const [header, ...lines] = readFileSync(file, 'utf8').split(/\r?\n/).filter((l) => l.trim());
+  const cols = header.split(',').map((c) => c.trim().toLowerCase());
+  const [x, y, d] = ['file_x', 'file_y', 'decision'].map((c) => cols.indexOf(c));
+  if (x < 0 || y < 0 || d < 0) throw new Error(`${file}: not a deepface pair list (file_x,file_y,decision)`);
+  return lines.map((l, i) => {
+    const r = l.split(',');
+    if (!['Yes', 'No'].includes(r[d])) throw new Error(`${file}: row ${i + 2}: decision is not Yes|No`);
+    return { a: resolve(dir, basename(r[x])), b: resolve(dir, basename(r[y])), same: r[d] === 'Yes' };
   });
 }
