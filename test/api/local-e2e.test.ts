@@ -3,10 +3,11 @@
  * through compareFaces (match decided by the committed calibration table and the default
  * thresholds), a sample through verifyIdentity, and the print attacks through checkLiveness.
  */
+import sharp from 'sharp';
 import { createLocalProvider } from '../../providers/local';
 import type { Db } from '../../src/store/db';
-import { CheckLivenessDocument, CompareFacesDocument, VerifyIdentityDocument } from '../generated/graphql';
-import { faceBase64, readPairs, readLabels } from '../support/faces';
+import { CheckDocument, CheckLivenessDocument, CompareFacesDocument, VerifyIdentityDocument } from '../generated/graphql';
+import { faceBase64, faceBytes, readPairs, readLabels } from '../support/faces';
 import { startHarness, type Harness } from '../support/harness';
 import { PGLITE } from '../support/stores';
 
@@ -28,9 +29,13 @@ describe('local engine through the gateway', () => {
   });
 
   /**
-   * No false accept and no false reject on any set. A hard same-person pair (age gap, a 40-px face)
-   * may land in the INCONCLUSIVE band: the committed table is measured with degraded impostors, so
-   * FMR ≤ 1e-5 needs a cosine of about 0.64. The share accepted over all sets must stay ≥ 85 %.
+   * No false accept and no false reject on any set. A hard same-person pair may land in the
+   * INCONCLUSIVE band: on clean captures (no quality finding) FMR ≤ 1e-5 needs a cosine of about
+   * 0.60 (models/calibration/local-faceplugin-v1.json, extrapolated ~0.9 decades beyond its 12090
+   * impostor pairs), and the highest impostor scores of the shared sets come from one look-alike
+   * pair of subjects at 0.51. Four same-person pairs with clean captures (no quality finding) score
+   * 0.53–0.59; they stay INCONCLUSIVE, not rejected. The share accepted over all sets must stay
+   * ≥ 90 %.
    */
   const accepted = { same: 0, acceptedSame: 0 };
   it.each(PAIR_FILES)('%s: no different pair accepted, no same pair rejected', async (file) => {
@@ -64,10 +69,26 @@ describe('local engine through the gateway', () => {
     accepted.acceptedSame += tally['same:ACCEPTED'] ?? 0;
   });
 
-  it('accepts at least 85 % of all same-person pairs at FMR ≤ 1e-5', () => {
+  it('accepts at least 90 % of all same-person pairs at FMR ≤ 1e-5', () => {
     console.log(`same-person pairs ACCEPTED: ${accepted.acceptedSame}/${accepted.same}`);
     expect(accepted.same).toBeGreaterThan(90);
-    expect(accepted.acceptedSame / accepted.same).toBeGreaterThanOrEqual(0.85);
+    expect(accepted.acceptedSame / accepted.same).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('maps a clean check with the clean table and a check with a quality finding with the conservative one, and stores which', async () => {
+    const tableOf = async (id: string) => {
+      const stored = (await h.gql(CheckDocument, { id })).data!.check!; // admin: attempts carry raw
+      return (stored.attempts[0].raw as { calibrationTable?: string }).calibrationTable;
+    };
+    const document = faceBase64('idenfy-documents/TheresaMay.jpg');
+    const clean = (await h.gql(VerifyIdentityDocument, { input: { selfie: faceBase64('idenfy-documents/TheresaMayFace.jpg'), document } }, tenant.key)).data!.verifyIdentity;
+    expect(clean.reasons).toEqual([]);
+    expect(await tableOf(clean.id)).toBe('local/faceplugin-v1');
+
+    const blurred = await sharp(faceBytes('idenfy-documents/TheresaMayFace.jpg')).blur(6).jpeg({ quality: 90 }).toBuffer();
+    const flagged = (await h.gql(VerifyIdentityDocument, { input: { selfie: blurred.toString('base64'), document } }, tenant.key)).data!.verifyIdentity;
+    expect(flagged.reasons).toContain('BLURRY');
+    expect(await tableOf(flagged.id)).toBe('local/faceplugin-v1/quality-findings');
   });
 
   it('verifyIdentity: a selfie against a passport page is ACCEPTED, against another person REJECTED', async () => {
