@@ -111,6 +111,9 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
   const norm = 1 / (taps * taps * spec.std);
   const offset = spec.mean / spec.std;
   const { data, width: iw, height: ih } = src;
+  // compared once here: manifest strings are not interned, so `colour === 'GREY'` in the loop
+  // was a string comparison per pixel
+  const grey = colour === 'GREY';
   const swap = colour === 'BGR';
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -153,7 +156,7 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
         }
       }
       const o = y * W + x;
-      if (colour === 'GREY') {
+      if (grey) {
         out[o] = (0.299 * r + 0.587 * g + 0.114 * b) * norm - offset;
       } else {
         out[o] = (swap ? b : r) * norm - offset;
