@@ -115,8 +115,12 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
   // was a string comparison per pixel
   const grey = colour === 'GREY';
   const swap = colour === 'BGR';
-  for (let y = 0; y < H; y++) {
-    for (let x = 0; x < W; x++) {
+  // every tap outside the image's footprint reads black: write those pixels in one fill (a padded
+  // detector canvas is three quarters border) and sample only the footprint
+  out.fill(-offset);
+  const fp = footprint(v, iw, ih, W, H);
+  for (let y = fp.y0; y < fp.y1; y++) {
+    for (let x = fp.x0; x < fp.x1; x++) {
       let r = 0;
       let g = 0;
       let b = 0;
@@ -166,6 +170,30 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
     }
   }
   return out;
+}
+
+/**
+ * The output pixels whose taps can land inside the source: the bounding box of the source
+ * rectangle (−1, w) × (−1, h) mapped back through the view, one pixel wider for the taps.
+ */
+function footprint(v: Affine, w: number, h: number, W: number, H: number): { x0: number; x1: number; y0: number; y1: number } {
+  const det = v.a * v.d - v.b * v.c;
+  if (!Number.isFinite(1 / det)) return { x0: 0, x1: W, y0: 0, y1: H };
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const [sx, sy] of [[-1, -1], [w, -1], [-1, h], [w, h]]) {
+    const dx = sx - v.tx;
+    const dy = sy - v.ty;
+    xs.push((v.d * dx - v.b * dy) / det);
+    ys.push((-v.c * dx + v.a * dy) / det);
+  }
+  const clamp = (n: number, hi: number) => Math.min(hi, Math.max(0, n));
+  return {
+    x0: clamp(Math.floor(Math.min(...xs)) - 1, W),
+    x1: clamp(Math.ceil(Math.max(...xs)) + 2, W),
+    y0: clamp(Math.floor(Math.min(...ys)) - 1, H),
+    y1: clamp(Math.ceil(Math.max(...ys)) + 2, H),
+  };
 }
 
 /** The view followed by the map: output pixel → view's source → map's source. */

@@ -7,12 +7,65 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TensorInput } from '../../providers/local/pack';
-import { type Affine, decode, oriented, rectView, sampleTensor } from '../../providers/local/raster';
+import { type Affine, decode, oriented, type Rgb, rectView, sampleTensor } from '../../providers/local/raster';
 import { FACES } from './support';
 
 const OPTS = { maxInputPixels: 4e7, maxSide: 1280 };
 const RGB: TensorInput = { name: 'x', width: 96, height: 80, layout: 'NCHW', colour: 'RGB', mean: 127.5, std: 128 };
 const GREY: TensorInput = { ...RGB, width: 64, height: 64, colour: 'GREY' };
+
+/** Straight from the definition: taps × taps bilinear samples per pixel of the upright image, black outside (no mip: shrink < 2). */
+function reference(img: Rgb, v: Affine, spec: TensorInput, taps: number): Float32Array {
+  const { data, width: iw, height: ih } = img.stored;
+  const px = (x: number, y: number, ch: number) => (x < 0 || y < 0 || x >= iw || y >= ih ? 0 : data[(y * iw + x) * 3 + ch]);
+  const out = new Float32Array(spec.width * spec.height * 3);
+  for (let y = 0; y < spec.height; y++) {
+    for (let x = 0; x < spec.width; x++) {
+      for (let ch = 0; ch < 3; ch++) {
+        let sum = 0;
+        for (let j = 0; j < taps; j++) {
+          for (let i = 0; i < taps; i++) {
+            const [ox, oy] = [x + (i + 0.5) / taps - 0.5, y + (j + 0.5) / taps - 0.5];
+            const [ux, uy] = [v.a * ox + v.b * oy + v.tx, v.c * ox + v.d * oy + v.ty]; // upright
+            const o = img.toStored;
+            const [sx, sy] = [o.a * ux + o.b * uy + o.tx, o.c * ux + o.d * uy + o.ty];
+            const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
+            const [fx, fy] = [sx - x0, sy - y0];
+            sum += (1 - fx) * (1 - fy) * px(x0, y0, ch) + fx * (1 - fy) * px(x0 + 1, y0, ch) + (1 - fx) * fy * px(x0, y0 + 1, ch) + fx * fy * px(x0 + 1, y0 + 1, ch);
+          }
+        }
+        out[ch * spec.width * spec.height + y * spec.width + x] = sum / (taps * taps * spec.std) - spec.mean / spec.std;
+      }
+    }
+  }
+  return out;
+}
+
+describe('sampleTensor', () => {
+  it('matches the definition for views mostly off the image, rotated, shrunk and enlarged', async () => {
+    // a small phone-style file: stored sideways (EXIF orientation 6), so views also go through toStored
+    const file = await sharp(readFileSync(join(FACES, 'deepface/img1.jpg'))).resize(160, 120, { fit: 'fill' }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const img = await decode(file, OPTS);
+    const { width: w, height: h } = img;
+    const [W, H] = [Math.round(1.3 * w), Math.round(1.3 * h)]; // shrinking 1.54×: 2×2 taps, no mip
+    const cases: Array<{ view: Affine; W: number; H: number; aa: boolean }> = [
+      { view: rectView(-w / 2, -h / 2, 2 * w, 2 * h, W, H), W, H, aa: true }, // padded canvas, as the detector sees it
+      { view: rectView(-w / 2, -h / 2, 2 * w, 2 * h, W, H), W, H, aa: false },
+      { view: rectView(w - 20, h - 20, 40, 40, 48, 48), W: 48, H: 48, aa: true }, // corner crop, enlarged, 3/4 off the image
+      { view: { a: 0.6, b: -0.8, c: 0.8, d: 0.6, tx: w / 2, ty: -h / 4 }, W: 160, H: 120, aa: true }, // rotated 53°, partly off
+      { view: { a: 0, b: 1, c: -1, d: 0, tx: 0, ty: h - 1 }, W: h, H: w, aa: false }, // a quarter turn, exactly covering
+      { view: { a: 1e-12, b: 0, c: 0, d: 1, tx: 10, ty: 10 }, W: 8, H: 8, aa: false }, // nearly degenerate
+      { view: rectView(w + 5, 0, 50, 50, 32, 32), W: 32, H: 32, aa: true }, // entirely off the image
+    ];
+    for (const { view, W: width, H: height, aa } of cases) {
+      const spec = { ...RGB, width, height };
+      const ours = sampleTensor(img, view, spec, aa);
+      const want = reference(img, view, spec, aa && Math.max(Math.hypot(view.a, view.c), Math.hypot(view.b, view.d)) > 1.2 ? 2 : 1);
+      expect(ours.length).toBe(want.length);
+      expect(ours.reduce((worst, x, i) => Math.max(worst, Math.abs(x - want[i])), 0)).toBeLessThan(1e-5);
+    }
+  });
+});
 
 describe('decode and EXIF orientation', () => {
   let upright: Buffer;
