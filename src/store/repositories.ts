@@ -13,7 +13,7 @@ import type {
   Scope,
 } from '../verification/types';
 import type { Policy, StoredPolicy } from '../verification/policy';
-import type { Db, Queryable } from './db';
+import type { Db } from './db';
 
 export interface Tenant {
   id: string;
@@ -189,8 +189,11 @@ export class CheckRepo {
   /**
    * Writes the check PENDING before any provider is called. With an idempotency key, a second
    * insert for the same tenant and key returns the existing check instead (`created: false`).
+   * A created check comes with its tenant's current stored policy (null: none stored), read by
+   * the same statement — the orchestrator needs it next, and on PGlite every statement is CPU on
+   * the event loop.
    */
-  async createPending(c: NewCheck): Promise<{ check: CheckRecord; created: boolean }> {
+  async createPending(c: NewCheck): Promise<{ check: CheckRecord; created: boolean; policy?: StoredPolicy | null }> {
     const now = new Date();
     if (c.idempotencyKey) {
       // a key is remembered for IDEMPOTENCY_WINDOW_MS; after that it starts a new check
@@ -201,12 +204,22 @@ export class CheckRepo {
     }
     for (;;) {
       const rows = await this.db.query(
-        `INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
-         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *`,
+        `WITH created AS (
+           INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
+           VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
+           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *
+         )
+         SELECT created.*, p.version AS policy_version, p.policy AS policy_document, p.author AS policy_author, p.created_at AS policy_created_at
+         FROM created LEFT JOIN LATERAL (
+           SELECT * FROM policies WHERE policies.tenant_id = created.tenant_id ORDER BY version DESC LIMIT 1
+         ) p ON true`,
         [randomUUID(), c.tenantId, c.referenceId ?? null, c.idempotencyKey ?? null, c.kind, JSON.stringify(c.imageDigests), now],
       );
-      if (rows[0]) return { check: toCheck(rows[0]), created: true };
+      if (rows[0]) {
+        const r = rows[0];
+        const policy = r.policy_version === null ? null : toPolicy({ tenant_id: r.tenant_id, version: r.policy_version, policy: r.policy_document, author: r.policy_author, created_at: r.policy_created_at });
+        return { check: toCheck(r), created: true, policy };
+      }
       const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
         c.tenantId,
         c.idempotencyKey,
@@ -216,34 +229,50 @@ export class CheckRepo {
     }
   }
 
-  /** Attempts and the final result in one transaction. Only a PENDING check can complete. */
+  /**
+   * Attempts and the final result in one transaction — one statement: the UPDATE of the PENDING row
+   * and the INSERT of its attempts are data-modifying CTEs of the same statement, which commits or
+   * fails as a whole; the attempts join on the updated row, so a check that is no longer PENDING
+   * gets none. (One round trip instead of BEGIN/UPDATE/INSERT/COMMIT: on PGlite every statement is
+   * CPU on the event loop.)
+   */
   async complete(check: CheckRecord, result: CheckCompletion, attempts: readonly NewAttempt[]): Promise<CheckRecord> {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query(
-        `UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8
-         WHERE id = $1 AND tenant_id = $2 AND status = 'PENDING' RETURNING *`,
-        [
-          check.id,
-          check.tenantId,
-          result.status,
-          result.reasons,
-          result.provider,
-          result.faceMatch ? JSON.stringify(result.faceMatch) : null,
-          result.liveness ? JSON.stringify(result.liveness) : null,
-          new Date(),
-        ],
-      );
-      if (!rows[0]) throw new Error(`check ${check.id} is not PENDING any more`);
-      await insertAttempts(tx, check, attempts);
-      return toCheck(rows[0]);
-    });
+    const now = new Date();
+    const rows = await this.db.query(
+      `WITH done AS (
+         UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8
+         WHERE id = $1 AND tenant_id = $2 AND status = 'PENDING' RETURNING *
+       ), attempts_in AS (
+         INSERT INTO attempts (${ATTEMPT_COLUMNS})
+         SELECT a.id, done.id, done.tenant_id, a.seq, ${ATTEMPT_FIELDS}, $8 FROM done, ${ATTEMPT_RECORDSET('$9')}
+       )
+       SELECT * FROM done`,
+      [
+        check.id,
+        check.tenantId,
+        result.status,
+        result.reasons,
+        result.provider,
+        result.faceMatch ? JSON.stringify(result.faceMatch) : null,
+        result.liveness ? JSON.stringify(result.liveness) : null,
+        now,
+        attemptsJson(attempts, 1),
+      ],
+    );
+    if (!rows[0]) throw new Error(`check ${check.id} is not PENDING any more`);
+    return toCheck(rows[0]);
   }
 
   /** Attempts that come after the check completed (shadow calls), numbered after the existing ones. */
   async addAttempts(check: CheckRecord, attempts: readonly NewAttempt[]): Promise<void> {
+    if (attempts.length === 0) return;
     await this.db.transaction(async (tx) => {
       const [{ n }] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM attempts WHERE check_id = $1', [check.id]);
-      await insertAttempts(tx, check, attempts, n + 1);
+      await tx.query(
+        `INSERT INTO attempts (${ATTEMPT_COLUMNS})
+         SELECT a.id, $1, $2, a.seq, ${ATTEMPT_FIELDS}, $3 FROM ${ATTEMPT_RECORDSET('$4')}`,
+        [check.id, check.tenantId, new Date(), attemptsJson(attempts, n + 1)],
+      );
     });
   }
 
@@ -333,20 +362,30 @@ export class BadCursor extends Error {
   }
 }
 
-async function insertAttempts(tx: Queryable, check: CheckRecord, attempts: readonly NewAttempt[], firstSeq = 1) {
-  if (attempts.length === 0) return;
-  const values: string[] = [];
-  const params: unknown[] = [];
-  const now = new Date();
-  attempts.forEach((a, i) => {
-    const row = [randomUUID(), check.id, check.tenantId, firstSeq + i, a.provider, a.role, a.outcome, Math.round(a.latencyMs), a.errorCode, a.decision, a.unifiedScore, JSON.stringify(a.raw), now];
-    values.push(`(${row.map((_, j) => `$${params.length + j + 1}`).join(', ')})`);
-    params.push(...row);
-  });
-  await tx.query(
-    `INSERT INTO attempts (id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, decision, unified_score, raw, created_at)
-     VALUES ${values.join(', ')}`,
-    params,
+/**
+ * Attempts go to the database as one JSON array (one parameter, whatever their number), unpacked
+ * by jsonb_to_recordset. Numbered from `firstSeq`; ids are made here.
+ */
+const ATTEMPT_COLUMNS = 'id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, decision, unified_score, raw, created_at';
+const ATTEMPT_FIELDS = 'a.provider, a.role, a.outcome, a.latency_ms, a.error_code, a.decision, a.unified_score, a.raw';
+const ATTEMPT_RECORDSET = (param: string) =>
+  `jsonb_to_recordset(${param}::jsonb) AS a(id uuid, seq integer, provider text, role text, outcome text, latency_ms integer,
+     error_code text, decision text, unified_score double precision, raw jsonb)`;
+
+function attemptsJson(attempts: readonly NewAttempt[], firstSeq: number): string {
+  return JSON.stringify(
+    attempts.map((a, i) => ({
+      id: randomUUID(),
+      seq: firstSeq + i,
+      provider: a.provider,
+      role: a.role,
+      outcome: a.outcome,
+      latency_ms: Math.round(a.latencyMs),
+      error_code: a.errorCode,
+      decision: a.decision,
+      unified_score: a.unifiedScore,
+      raw: a.raw ?? {},
+    })),
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * One verification, end to end (see ARCHITECTURE.md):
  *   1. write the check row PENDING (an idempotent repeat returns the stored result instead)
- *   2. load the tenant's policy         3. plan the providers (routing.ts)
+ *   2. the tenant's policy (read by the same statement) 3. plan the providers (routing.ts)
  *   4. call them under the check's deadline: per-call timeout, retries of Transient errors with
  *      jittered backoff, fallback, circuit breakers
  *   5. calibrate → 6. decide           7. persist attempts + result in one transaction
@@ -23,18 +23,19 @@ import {
 import { VerigateError, type ErrorCode } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import type { CheckCompletion, NewAttempt, Store, Tenant } from '../store/repositories';
+import type { CheckCompletion, NewAttempt, Store } from '../store/repositories';
 import { livenessProbability, type CalibrationRegistry } from './calibration';
 import { decide, type Decision, type Thresholds } from './decision';
 import type { HealthBook } from './health';
-import { defaultPolicy, type Policy, type Step } from './policy';
+import { defaultPolicy, type Policy, type Step, type StoredPolicy } from './policy';
 import type { ProviderRegistry } from './registry';
 import { plan, type Plan } from './routing';
 import type { AttemptOutcome, AttemptRole, CheckKind, CheckRecord, ImageDigests } from './types';
 
 export interface VerificationRequest {
   kind: CheckKind;
-  tenant: Tenant;
+  /** the caller's tenant (from its API key: a tenant's keys go with it, ON DELETE CASCADE) */
+  tenantId: string;
   requestId: string;
   referenceId?: string | null;
   idempotencyKey?: string | null;
@@ -95,8 +96,9 @@ export class Orchestrator {
   ) {}
 
   async run(req: VerificationRequest): Promise<CheckRecord> {
-    const { check, created } = await this.store.checks.createPending({
-      tenantId: req.tenant.id,
+    // the tenant's stored policy comes back with the inserted row (one statement)
+    const { check, created, policy } = await this.store.checks.createPending({
+      tenantId: req.tenantId,
       kind: req.kind,
       referenceId: req.referenceId,
       idempotencyKey: req.idempotencyKey,
@@ -104,7 +106,7 @@ export class Orchestrator {
     });
     if (!created) return this.repeat(check, req);
     try {
-      return await this.execute(check, req);
+      return await this.execute(check, req, this.effective(policy ?? null).policy);
     } catch (e) {
       if (e instanceof VerigateError) throw e;
       // a bug or a store failure after the check was written: it must not stay PENDING
@@ -119,6 +121,11 @@ export class Orchestrator {
   /** The tenant's current policy, read fresh (one indexed query) so every replica sees a change at once. */
   async policyFor(tenantId: string): Promise<{ policy: Policy; version: number | null }> {
     const [stored] = await this.store.policies.current([tenantId]);
+    return this.effective(stored ?? null);
+  }
+
+  /** The stored policy, or the default for a tenant that has none. */
+  private effective(stored: StoredPolicy | null): { policy: Policy; version: number | null } {
     return stored ? { policy: stored.policy, version: stored.version } : { policy: defaultPolicy(this.opts.defaultProvider), version: null };
   }
 
@@ -127,11 +134,10 @@ export class Orchestrator {
     while (this.shadows.size) await Promise.allSettled([...this.shadows]);
   }
 
-  private async execute(check: CheckRecord, req: VerificationRequest): Promise<CheckRecord> {
-    const { policy } = await this.policyFor(req.tenant.id);
+  private async execute(check: CheckRecord, req: VerificationRequest, policy: Policy): Promise<CheckRecord> {
     const wants = checksWanted(req.kind, policy);
     const thePlan = plan(policy, {
-      tenantId: req.tenant.id,
+      tenantId: req.tenantId,
       referenceId: req.referenceId,
       needs: capabilitiesNeeded(wants, req),
       capabilitiesOf: (p) => (this.providers.has(p) ? this.providers.get(p).capabilities : undefined),
@@ -251,7 +257,7 @@ export class Orchestrator {
       return await Promise.race([
         provider.check(
           { probe: req.probe, reference: req.reference, livenessSessionId: req.livenessSessionId, ...wants },
-          { signal: controller.signal, requestId: req.requestId, tenantId: req.tenant.id },
+          { signal: controller.signal, requestId: req.requestId, tenantId: req.tenantId },
         ),
         timeout,
       ]);

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { isProviderError, type ImageInput } from '../../../providers/types';
-import { badInput, notFound, VerigateError } from '../../errors';
+import { badInput, VerigateError } from '../../errors';
 import { parseImageInput } from '../../images';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
@@ -129,11 +129,10 @@ async function run(
       throw badInput(`${field} must be 1..${MAX_TEXT} characters`, field);
     }
   }
-  const tenant = await ctx.loaders.tenantById.load(tenantOf(ctx));
-  if (!tenant) throw notFound('tenant');
+  // the key was found active, so its tenant exists (keys are deleted with their tenant): no read
   return ctx.services.orchestrator.run({
     kind,
-    tenant,
+    tenantId: tenantOf(ctx),
     requestId: ctx.requestId,
     referenceId: input.referenceId,
     idempotencyKey: input.idempotencyKey,
