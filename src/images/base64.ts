@@ -75,8 +75,15 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
     );
   }
 
-  // 2. Strip whitespace (only when there is any: avoids copying a clean 13 MB string).
-  const clean = WHITESPACE.test(payload) ? payload.replace(WHITESPACE_G, '') : payload;
+  // 2. One scan for the first character outside the alphabet. Only when it is whitespace is the
+  //    whitespace stripped and the result scanned again: a clean string (the common case) is read
+  //    once and never copied.
+  let clean = payload;
+  let badAt = clean.search(NOT_B64);
+  if (badAt >= 0 && WHITESPACE.test(clean[badAt]!)) {
+    clean = clean.replace(WHITESPACE_G, '');
+    badAt = clean.search(NOT_B64);
+  }
 
   // 3. Exact decoded size.
   let pad = 0;
@@ -85,8 +92,7 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
   const decodedSize = Math.floor((dataChars * 3) / 4);
   if (decodedSize > maxBytes) throw tooLarge(decodedSize);
 
-  // 4. Alphabet, padding, length.
-  const badAt = clean.search(NOT_B64);
+  // 4. Alphabet (scanned in step 2), padding, length.
   if (badAt >= 0) {
     const c = clean[badAt];
     const hint = c === '-' || c === '_' ? ' (URL-safe base64 is not accepted: use the standard alphabet with + and /)' : '';
