@@ -3,9 +3,20 @@
  * 1. `check(id)` over HTTP (auth, GraphQL parse/validate/execute, store reads, JSON) against the
  *    same store reads called directly;
  * 2. `verifyIdentity` over HTTP with the local engine against the engine alone (provider.check on
- *    the same images), interleaved so machine noise hits both alike.
+ *    the same images, already validated), interleaved so machine noise hits both alike.
  *
- *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200] [--database-url postgres://…]
+ * The HTTP client runs in a child process (bench/http-client.ts), as a real client would: a
+ * request is timed there from `fetch()` to its parsed JSON answer — upload of the body (~620 KB of
+ * base64 for verifyIdentity) over loopback, everything the server does, download and parse. The
+ * engine-alone and store-only figures are timed in the server's process, which then has no client
+ * in it. "Gateway adds" is the difference of the two medians: HTTP + JSON both ways, auth, GraphQL,
+ * limits, image validation, the check's SQL statements, response; the engine's own work is the same
+ * on both sides (the gateway calls the same provider on the same bytes).
+ *
+ *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200] [--database-url postgres://…] [--report NAME]
+ *
+ * Writes bench/reports/gateway.json (`--report NAME`: bench/reports/NAME.json, e.g. for a run on a
+ * busy machine that should not replace the committed figures).
  */
 import { parseArgs } from 'node:util';
 import { createApp } from '../src/app';
@@ -19,6 +30,8 @@ import { join } from 'node:path';
 import { createLocalProvider } from '../providers/local';
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
+import { fork } from 'node:child_process';
+import type { ClientMessage, ClientReply, ClientRequest } from './http-client';
 
 const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
 
@@ -26,7 +39,12 @@ const ADMIN = 'vg_bench_admin_key_0123456789abcdef';
 
 async function main() {
   const { values } = parseArgs({
-    options: { n: { type: 'string', default: '2000' }, 'verify-n': { type: 'string', default: '200' }, 'database-url': { type: 'string' } },
+    options: {
+      n: { type: 'string', default: '2000' },
+      'verify-n': { type: 'string', default: '200' },
+      'database-url': { type: 'string' },
+      report: { type: 'string', default: 'gateway' },
+    },
   });
   const n = Number(values.n);
   const verifyN = Number(values['verify-n']);
@@ -43,18 +61,19 @@ async function main() {
   const { check } = await store.checks.createPending({ tenantId: tenant.id, kind: 'VERIFY_IDENTITY', imageDigests: { selfie: 'a'.repeat(64) } });
   const scope = { role: 'tenant', tenantId: tenant.id } as const;
 
-  const body = JSON.stringify({
-    query: 'query($id: ID!) { check(id: $id) { id status reasons faceMatch { fmr matchLevel } liveness { live } attempts { provider outcome } createdAt } }',
-    variables: { id: check.id },
-  });
+  const client = await startClient();
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${secret}` };
-  const viaHttp = async () => {
-    const t = performance.now();
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body });
-    const json = (await res.json()) as { data?: { check?: { id: string } } };
-    if (json.data?.check?.id !== check.id) throw new Error(`unexpected answer ${JSON.stringify(json)}`);
-    return performance.now() - t;
-  };
+  await client.define({
+    name: 'check',
+    url: `${server.url}/graphql`,
+    headers,
+    body: JSON.stringify({
+      query: 'query($id: ID!) { check(id: $id) { id status reasons faceMatch { fmr matchLevel } liveness { live } attempts { provider outcome } createdAt } }',
+      variables: { id: check.id },
+    }),
+    expect: { path: 'data.check.id', equals: check.id },
+  });
+  const viaHttp = () => client.time('check');
   const direct = async () => {
     const t = performance.now();
     await store.keys.findActive(secret);
@@ -82,9 +101,15 @@ async function main() {
   // 2. verifyIdentity through the gateway vs the engine alone
   const selfie = readFileSync(join(FACES, 'idenfy-documents/TheresaMayFace.jpg'));
   const document = readFileSync(join(FACES, 'idenfy-documents/TheresaMay.jpg'));
-  const verifyBody = JSON.stringify({
-    query: 'mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status faceMatch { fmr } liveness { live } } }',
-    variables: { i: { selfie: selfie.toString('base64'), document: document.toString('base64') } },
+  await client.define({
+    name: 'verify',
+    url: `${server.url}/graphql`,
+    headers,
+    body: JSON.stringify({
+      query: 'mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status faceMatch { fmr } liveness { live } } }',
+      variables: { i: { selfie: selfie.toString('base64'), document: document.toString('base64') } },
+    }),
+    expect: { path: 'data.verifyIdentity.status', equals: 'ACCEPTED' },
   });
   const [probe, reference] = await Promise.all([parseImageInput(selfie.toString('base64'), 'selfie'), parseImageInput(document.toString('base64'), 'document')]);
   const engineOnly = async () => {
@@ -92,13 +117,7 @@ async function main() {
     await local.check({ probe, reference, match: true, liveness: true }, { signal: new AbortController().signal, requestId: 'bench' });
     return performance.now() - t;
   };
-  const verifyHttp = async () => {
-    const t = performance.now();
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers, body: verifyBody });
-    const json = (await res.json()) as { data?: { verifyIdentity?: { status: string } } };
-    if (json.data?.verifyIdentity?.status !== 'ACCEPTED') throw new Error(`unexpected answer ${JSON.stringify(json)}`);
-    return performance.now() - t;
-  };
+  const verifyHttp = () => client.time('verify');
   for (let i = 0; i < 10; i++) {
     await verifyHttp(); // warm-up
     await engineOnly();
@@ -116,14 +135,43 @@ async function main() {
   console.log(`  engine alone    p50 ${ms(e.p50)}  p95 ${ms(e.p95)}  (provider.check on pre-validated images)`);
   console.log(`  gateway adds (median difference) ${ms(v.p50 - e.p50)}`);
 
-  const path = writeReport('gateway', {
+  const path = writeReport(values.report!, {
     benchmark: 'gateway overhead',
+    client: 'separate process (bench/http-client.ts), timed from fetch() to the parsed answer',
     check: { n, viaGateway: h, storeOnly: s, overheadP50Ms: overhead },
     verifyIdentity: { n: verifyN, viaGateway: v, engineOnly: e, overheadP50Ms: v.p50 - e.p50 },
   });
   console.log(`report: ${path}`);
+  client.close();
   await server.close();
   await db.close();
+}
+
+/** The HTTP client in its own process; one request at a time. */
+async function startClient() {
+  const child = fork(join(__dirname, 'http-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = (m: ClientMessage) =>
+    new Promise<ClientReply>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`benchmark client exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (r: ClientReply) => {
+        child.off('exit', onExit);
+        resolve(r);
+      });
+      child.send(m);
+    });
+  return {
+    async define(request: ClientRequest): Promise<void> {
+      await ask({ type: 'define', request });
+    },
+    async time(name: string): Promise<number> {
+      const r = await ask({ type: 'time', name });
+      if (r.type === 'failed') throw new Error(r.message);
+      if (r.type !== 'timed') throw new Error(`unexpected client reply ${r.type}`);
+      return r.ms;
+    },
+    close: () => child.disconnect(),
+  };
 }
 
 main().catch((e) => {
