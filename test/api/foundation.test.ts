@@ -143,7 +143,8 @@ describeEachStore('service foundation', (store) => {
       expect(local.calls[0]).toMatchObject({ match: true, liveness: true });
 
       const asAdmin = await h.gql(CheckDocument, { id: r.id });
-      expect(asAdmin.data?.check?.attempts[0].raw).toEqual({ scripted: true });
+      // the provider's raw record, plus the calibration table that mapped its score
+      expect(asAdmin.data?.check?.attempts[0].raw).toEqual({ scripted: true, calibrationTable: 'scripted/unit' });
       const row = JSON.stringify(await db.query('SELECT * FROM checks WHERE id = $1', [r.id]));
       expect(row).not.toContain(faceBase64(SELFIE).slice(0, 64));
     });
