@@ -1,6 +1,7 @@
 /**
  * A pool of worker threads running the engine (one per core by default). Requests queue in the
- * main thread and go to the next idle worker; an aborted request that has not started is dropped.
+ * main thread and go to the least busy worker, up to PER_WORKER in flight each; an aborted request
+ * that has not been sent is dropped.
  *
  * Worker entry: from the compiled build, dist/providers/local/worker.js; from TypeScript sources
  * (jest, ts scripts) this file is worker.ts's sibling pool.ts, so the pool starts ts-worker.js,
@@ -33,8 +34,16 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job?: Job;
+  /** sent and not yet answered, by id (at most PER_WORKER) */
+  jobs: Map<number, Job>;
 }
+
+/**
+ * Jobs in flight per worker. Two: while one image's pixels are decoded on the worker's libvips
+ * thread, the other's models run on its JS thread, and a finished job's successor is already
+ * waiting in the worker's message queue instead of a round trip through the main thread away.
+ */
+const PER_WORKER = 2;
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -54,7 +63,7 @@ export class WorkerPool {
   }
 
   get busy(): number {
-    return this.slots.filter((s) => s.job).length + this.queue.length;
+    return this.slots.reduce((n, s) => n + s.jobs.size, 0) + this.queue.length;
   }
 
   get alive(): number {
@@ -88,7 +97,7 @@ export class WorkerPool {
 
   private spawn(): Promise<void> {
     const worker = new Worker(WORKER_ENTRY, { workerData: this.data });
-    const slot: Slot = { worker };
+    const slot: Slot = { worker, jobs: new Map() };
     return new Promise((resolve, reject) => {
       worker.once('message', (msg: WorkerReply) => {
         if (msg.type !== 'ready') {
@@ -107,10 +116,10 @@ export class WorkerPool {
   }
 
   private settle(slot: Slot, msg: WorkerReply): void {
-    const job = slot.job;
-    slot.job = undefined;
-    if (job && msg.type === 'result' && msg.id === job.id) job.resolve(msg.report);
-    else if (job && msg.type === 'failure' && msg.id === job.id) job.reject(new AnalyseFailure(msg.message, msg.reason));
+    const job = 'id' in msg ? slot.jobs.get(msg.id) : undefined;
+    if (job) slot.jobs.delete(job.id);
+    if (job && msg.type === 'result') job.resolve(msg.report);
+    else if (job && msg.type === 'failure') job.reject(new AnalyseFailure(msg.message, msg.reason));
     this.dispatch();
   }
 
@@ -119,7 +128,7 @@ export class WorkerPool {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
-    slot.job?.reject(new Error(`face engine worker exited with code ${code}`));
+    for (const job of slot.jobs.values()) job.reject(new Error(`face engine worker exited with code ${code}`));
     if (!this.closed) void this.spawn().catch(() => undefined);
   }
 
@@ -129,12 +138,13 @@ export class WorkerPool {
     job.reject(reason instanceof Error ? reason : new Error('aborted'));
   }
 
+  /** Fills the least busy workers first, so a lone check's two images go to two workers. */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (slot.job) continue;
-      const job = this.queue.shift();
-      if (!job) return;
-      slot.job = job;
+    while (this.queue.length > 0) {
+      const slot = this.slots.reduce<Slot | undefined>((best, s) => (s.jobs.size < PER_WORKER && (!best || s.jobs.size < best.jobs.size) ? s : best), undefined);
+      if (!slot) return;
+      const job = this.queue.shift()!;
+      slot.jobs.set(job.id, job);
       slot.worker.postMessage({ id: job.id, bytes: job.bytes, request: job.request } satisfies WorkerRequest);
     }
   }
