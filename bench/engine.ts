@@ -156,12 +156,38 @@ async function main() {
     latency: speed,
     accuracy: acc,
     peer: peer.ok ? { ...peer, speedup: ms(peer.p50Ms / c1.p50Ms) } : peer,
+    targets: [] as Target[],
   };
+  report.targets = targets(report);
   print(report);
   writeFileSync(join(PROJECT_ROOT, 'bench/reports/engine.json'), `${JSON.stringify(report, null, 2)}\n`);
 }
 
-function print(r: { cpu?: string; cores: number; node: string; loadAverage: { before: number; after: number }; latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: Record<string, unknown> }) {
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+/** The issue's targets against this run's numbers. */
+function targets(r: { latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: { ok: boolean; speedup?: number } }): Target[] {
+  const c1 = r.latency.find((l) => l.concurrency === 1)!;
+  const saturated = Math.max(...r.latency.map((l) => l.perSecond));
+  const nv = r.accuracy.liveness.find((l) => l.set === 'liveness_labels_nvlong21.tsv');
+  return [
+    { target: 'full verification p50 ≤ 40 ms at concurrency 1', measured: `${c1.p50Ms} ms`, met: c1.p50Ms <= 40 },
+    { target: '≥ 40 verifications/s at saturation', measured: `${saturated}/s`, met: saturated >= 40 },
+    {
+      target: 'AUC 1.0 and no missed face on every pair file',
+      measured: r.accuracy.pairs.map((a) => `${a.set} ${a.auc.toFixed(4)}/${a.missedFaces}`).join(', '),
+      met: r.accuracy.pairs.every((a) => a.auc === 1 && a.missedFaces === 0),
+    },
+    { target: 'liveness AUC ≥ 0.94 on liveness_labels_nvlong21.tsv', measured: nv ? nv.auc.toFixed(4) : 'not run', met: !!nv && nv.auc >= 0.94 },
+    { target: '≥ 10× faster than @vladmandic/face-api', measured: r.peer.ok ? `${r.peer.speedup}×` : 'peer did not run', met: r.peer.ok && (r.peer.speedup ?? 0) >= 10 },
+  ];
+}
+
+function print(r: { targets: Target[]; cpu?: string; cores: number; node: string; loadAverage: { before: number; after: number }; latency: Array<Record<string, number>>; accuracy: Awaited<ReturnType<typeof accuracy>>; peer: Record<string, unknown> }) {
   const log = console.log;
   log(`local engine — ${r.cpu} × ${r.cores}, Node ${r.node}, load average ${r.loadAverage.before} → ${r.loadAverage.after}`);
   log(`full verification (${PROBE} vs ${REFERENCE}, with liveness)`);
@@ -178,6 +204,8 @@ function print(r: { cpu?: string; cores: number; node: string; loadAverage: { be
   }
   const p = r.peer;
   log(p.ok ? `peer @vladmandic/face-api (${p.backend}): p50 ${p.p50Ms} ms, p95 ${p.p95Ms} ms per verification (${p.note}); local is ${p.speedup}× faster at c=1` : `peer: ${p.error}`);
+  log('targets');
+  for (const t of r.targets) log(`  ${t.met ? 'met    ' : 'MISSED '} ${t.target}: ${t.measured}`);
 }
 
 main().catch((e) => {
