@@ -4,7 +4,9 @@
  * charges, all-or-nothing:
  *   - the tenant's token bucket and the API key's token bucket: a query costs 1 token per root
  *     field, a mutation VERIGATE_MUTATION_COST per root field;
- *   - the tenant's daily quota of checks: one per root mutation field that returns a check.
+ *   - the tenant's daily quota of checks: one per root mutation field that returns a check. A field
+ *     that ends without a check being stored (refused input: not base64, not an image, too large…)
+ *     is given back once the response is known, so only accepted checks count.
  * A refusal is `RATE_LIMITED` / `QUOTA_EXCEEDED` (HTTP 429) with `extensions.retryAfterSeconds`
  * and a `Retry-After` header. Admin keys are not metered; requests without a key are refused by
  * auth anyway. If the limit store fails (Redis down), the request goes through and it is logged:
@@ -18,7 +20,7 @@ import { VerigateError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { Db } from '../store/db';
 import { effectiveLimits, serverDefaults, TenantLimitsRepo, type EffectiveLimits } from './settings';
-import type { Charge, LimitStore } from './store';
+import type { Charge, LimitStore, WindowCharge } from './store';
 
 /** The GraphQL type whose creation is a check (counted against the daily quota). */
 const CHECK_TYPE = 'VerificationResult';
@@ -30,24 +32,30 @@ export interface RequestCharge {
   tokens: number;
   /** checks counted against the daily quota */
   checks: number;
+  /** response names (alias or field name) of the root fields that create a check */
+  checkFields: string[];
 }
 
 /** What an operation costs: root fields (fragments at the root expanded), weighted by operation type. */
 export function chargeOf(schema: GraphQLSchema, op: OperationDefinitionNode, fragments: Record<string, { selectionSet: SelectionSetNode }>, mutationCost: number): RequestCharge {
   const names: string[] = [];
+  const responseNames: string[] = [];
   const collect = (set: SelectionSetNode, seen: Set<string>) => {
     for (const sel of set.selections) {
       if (sel.kind === Kind.FIELD) {
-        if (!sel.name.value.startsWith('__')) names.push(sel.name.value);
+        if (!sel.name.value.startsWith('__')) {
+          names.push(sel.name.value);
+          responseNames.push(sel.alias?.value ?? sel.name.value);
+        }
       } else if (sel.kind === Kind.INLINE_FRAGMENT) collect(sel.selectionSet, seen);
       else if (fragments[sel.name.value] && !seen.has(sel.name.value)) collect(fragments[sel.name.value].selectionSet, new Set([...seen, sel.name.value]));
     }
   };
   collect(op.selectionSet, new Set());
-  if (op.operation !== 'mutation') return { tokens: Math.max(1, names.length), checks: 0 };
+  if (op.operation !== 'mutation') return { tokens: Math.max(1, names.length), checks: 0, checkFields: [] };
   const fields = schema.getMutationType()?.getFields() ?? {};
-  const checks = names.filter((n) => fields[n] && getNamedType(fields[n].type).name === CHECK_TYPE).length;
-  return { tokens: Math.max(1, names.length) * mutationCost, checks };
+  const checkFields = responseNames.filter((_, i) => fields[names[i]] && getNamedType(fields[names[i]].type).name === CHECK_TYPE);
+  return { tokens: Math.max(1, names.length) * mutationCost, checks: checkFields.length, checkFields };
 }
 
 export class TenantLimitsCache {
@@ -72,10 +80,30 @@ export class TenantLimitsCache {
   }
 }
 
+/**
+ * How many of the check fields charged to the quota stored a check: a non-null result, or an error
+ * naming its check (`extensions.checkId`: the check was stored and ended ERROR).
+ */
+export function checksStored(result: { data?: Record<string, unknown> | null; errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }, checkFields: readonly string[]): number {
+  const answered = checkFields.filter((name) => result.data?.[name] != null).length;
+  const failedStored = (result.errors ?? []).filter((e) => typeof e.extensions?.checkId === 'string').length;
+  return answered + failedStored;
+}
+
 export function limitsPlugin(opts: { store: LimitStore; limits: TenantLimitsCache; mutationCost: number; log: Logger }): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
+      /** the quota charge taken for this request, and the response names of the fields it paid for */
+      let charged: { quota: WindowCharge; fields: string[] } | undefined;
       return {
+        async willSendResponse({ response, contextValue }) {
+          if (!charged || response.body.kind !== 'single') return;
+          const unused = charged.quota.cost - checksStored(response.body.singleResult, charged.fields);
+          if (unused <= 0) return;
+          await opts.store.refund({ ...charged.quota, cost: unused }).catch((err: unknown) => {
+            contextValue.log.error({ err, store: opts.store.kind }, 'quota refund failed; the refused checks stay counted');
+          });
+        },
         async didResolveOperation({ contextValue, operation, document, schema }) {
           const p = contextValue.principal;
           if (p?.role !== 'tenant' || !p.tenantId || !operation) return;
@@ -90,10 +118,13 @@ export function limitsPlugin(opts: { store: LimitStore; limits: TenantLimitsCach
               { kind: 'rate', key: `t:${p.tenantId}`, capacity: l.burst, refillPerSecond: l.ratePerMinute / 60, cost: Math.min(charge.tokens, l.burst) },
               { kind: 'rate', key: `k:${p.keyId}`, capacity: l.keyBurst, refillPerSecond: l.keyRatePerMinute / 60, cost: Math.min(charge.tokens, l.keyBurst) },
             ];
-            if (charge.checks > 0 && l.checksPerDay !== null) {
-              charges.push({ kind: 'quota', key: `q:${p.tenantId}`, limit: l.checksPerDay, windowSeconds: DAY, cost: charge.checks });
-            }
+            const quota: WindowCharge | undefined =
+              charge.checks > 0 && l.checksPerDay !== null
+                ? { kind: 'quota', key: `q:${p.tenantId}`, limit: l.checksPerDay, windowSeconds: DAY, cost: charge.checks }
+                : undefined;
+            if (quota) charges.push(quota);
             verdict = await opts.store.consume(charges);
+            if (verdict.allowed && quota) charged = { quota, fields: charge.checkFields };
           } catch (err) {
             contextValue.log.error({ err, store: opts.store.kind }, 'limit store failed; request allowed');
             return;

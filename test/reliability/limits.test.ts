@@ -19,7 +19,7 @@ import {
 } from '../generated/graphql';
 import { faceBase64 } from '../support/faces';
 import { startHarness, type GqlResponse, type Harness } from '../support/harness';
-import { scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
+import { outcome, scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
 import { describeEachStore } from '../support/stores';
 
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
@@ -174,6 +174,25 @@ describeEachStore('abuse limits', (store) => {
       expect((await list(h, t.key)).status).toBe(200);
     });
 
+    it('counts only stored checks: refused images and the quota are given back, a provider failure is not', async () => {
+      const t = await limited(h, 'quota-refunds', { checksPerDay: 2 });
+      const notAnImage = Buffer.from('plain text, not a picture').toString('base64');
+      for (const selfie of [notAnImage, 'not base64 at all!', notAnImage]) {
+        const res = await h.gql(VerifyIdentityDocument, { input: { selfie, document: faceBase64(DOCUMENT) } }, t.key);
+        expect(res.errors?.[0].extensions?.code).toMatch(/^(BAD_USER_INPUT|UNSUPPORTED_IMAGE_FORMAT)$/);
+      }
+      // a provider that fails still stored a check (ERROR, named in the error): it counts
+      local.behave(async () => {
+        throw new Error('scripted crash');
+      });
+      const failed = await verify(h, t.key);
+      local.behave(async (req) => outcome(req.match ? 0.99 : undefined, req.liveness ? 0.97 : undefined));
+      expect(failed.errors?.[0].extensions?.checkId).toEqual(expect.any(String));
+      expect((await verify(h, t.key)).data?.verifyIdentity.status).toBe('ACCEPTED');
+      expectRefused(await verify(h, t.key), 'QUOTA_EXCEEDED', 'checksPerDay');
+      expect(await checksOf(t.id)).toBe(2);
+    });
+
     it('does not meter admin keys', async () => {
       await limited(h, 'admin-not-metered', { burst: 1, keyBurst: 1 });
       for (let i = 0; i < 5; i++) expect((await h.gql(TenantLimitsDocument, { tenantId: (await h.tenant(`admin-${i}`)).id })).status).toBe(200);
@@ -245,6 +264,18 @@ describeEachStore('abuse limits', (store) => {
       const ttl = await redis.ttl(`verigate:limits:q:${t.id}`);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(secondsToUtcMidnight() + 2);
+    });
+
+    it('gives back the quota of refused images across instances', async () => {
+      const t = await limited(r1, 'redis-quota-refund', { checksPerDay: 1 });
+      const notAnImage = Buffer.from('plain text, not a picture').toString('base64');
+      for (const hh of [r1, r2, r1]) {
+        const res = await hh.gql(VerifyIdentityDocument, { input: { selfie: notAnImage, document: faceBase64(DOCUMENT) } }, t.key);
+        expect(res.errors?.[0].extensions?.code).toBe('UNSUPPORTED_IMAGE_FORMAT');
+      }
+      expect((await verify(r2, t.key)).status).toBe(200);
+      expectRefused(await verify(r1, t.key), 'QUOTA_EXCEEDED');
+      expect(await redis.hget(`verigate:limits:q:${t.id}`, 'count')).toBe('1');
     });
 
     it('refills over Redis time and charges all limits or none', async () => {
