@@ -14,7 +14,7 @@ import type { Config } from './config';
 import { DEFAULT_IMAGE_LIMITS } from './images';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
+import { AuthFailureLimiter, createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
 import { purgeExpired, RetentionJob } from './privacy';
 import { createProviders } from './providers';
 import { openDb, type Db } from './store/db';
@@ -78,11 +78,12 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics,
     health,
   });
-  const services: Services = { config, store, orchestrator, providers, health, imageLimits: DEFAULT_IMAGE_LIMITS, log };
-
   // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
   const shape = shapeLimitsFrom(config);
   const limitStore = createLimitStore(config);
+  const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
+  const services: Services = { config, store, orchestrator, providers, health, imageLimits: DEFAULT_IMAGE_LIMITS, log, authFailures };
+
   const limits = limitsPlugin({
     store: limitStore,
     limits: new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS),

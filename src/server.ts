@@ -128,8 +128,12 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
 
   let context;
   try {
-    context = await buildContext(app.services, req.headers, requestId);
+    context = await buildContext(app.services, req.headers, requestId, req.socket.remoteAddress);
   } catch (e) {
+    if (e instanceof VerigateError && e.code === 'RATE_LIMITED') {
+      res.setHeader('retry-after', String(e.extensions.retryAfterSeconds));
+      return sendError(res, 429, e);
+    }
     if (e instanceof VerigateError) return sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 400, e);
     throw e;
   }

@@ -39,12 +39,17 @@ export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {
   return Array.isArray(x) ? x[0] : x;
 }
 
-export async function buildContext(services: Services, headers: IncomingHttpHeaders, requestId: string = randomUUID()): Promise<Context> {
+/** `address`: the client's, for the limit on failed key lookups (src/limits/auth-failures.ts). */
+export async function buildContext(services: Services, headers: IncomingHttpHeaders, requestId: string = randomUUID(), address = 'unknown'): Promise<Context> {
   const key = apiKeyFrom(headers);
   let principal: Principal | null = null;
   if (key !== undefined) {
+    await services.authFailures?.assertAllowed(address);
     const found: ApiKey | null = await services.store.keys.findActive(key);
-    if (!found) throw unauthenticated('Unknown or revoked API key');
+    if (!found) {
+      await services.authFailures?.recordFailure(address);
+      throw unauthenticated('Unknown or revoked API key');
+    }
     principal = { keyId: found.id, role: found.role, tenantId: found.tenantId };
   }
   const scope: Scope =

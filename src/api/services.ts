@@ -1,4 +1,5 @@
 /** What resolvers may use: built once per process in src/app.ts, holding no per-request state. */
+import type { AuthFailureLimiter } from '../limits/auth-failures';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
@@ -15,4 +16,6 @@ export interface Services {
   health: HealthBook;
   imageLimits: ImageLimits;
   log: Logger;
+  /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */
+  authFailures?: AuthFailureLimiter;
 }

@@ -66,6 +66,8 @@ export const ConfigSchema = z.object({
   VERIGATE_MUTATION_COST: int(10, 1),
   VERIGATE_TENANT_CHECKS_PER_DAY: z.coerce.number().int().min(1).optional(),
   VERIGATE_LIMITS_CACHE_MS: int(5000, 0),
+  /** failed API key lookups per client address per minute before the address is refused without a lookup (0: off) */
+  VERIGATE_AUTH_FAILURES_PER_MINUTE: int(30, 0),
   /** privacy (src/privacy): checks older than this many days are purged (unset: kept) */
   VERIGATE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   VERIGATE_PURGE_INTERVAL_MS: int(3_600_000, 0),

@@ -11,4 +11,5 @@ export function createLimitStore(config: Config): LimitStore {
 export { limitsPlugin, TenantLimitsCache, chargeOf } from './plugin';
 export { MemoryLimitStore, type LimitStore, type Charge, type Verdict } from './store';
 export { RedisLimitStore } from './redis';
+export { AuthFailureLimiter } from './auth-failures';
 export * from './settings';

@@ -60,9 +60,22 @@ end
 return 1
 `;
 
+/** KEYS[1]: a quota hash; ARGV: limit, windowSeconds, cost. Returns {1}, or {0, retryAfterSeconds} when the cost would not fit. */
+const PEEK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = math.floor(now / tonumber(ARGV[2]))
+local s = redis.call('HMGET', KEYS[1], 'window', 'count')
+local count = 0
+if s[1] and tonumber(s[1]) == window then count = tonumber(s[2]) end
+if count + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return { 0, math.max(1, math.ceil((window + 1) * tonumber(ARGV[2]) - now)) } end
+return { 1 }
+`;
+
 type WithConsume = Redis & {
   verigateConsume(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   verigateRefund(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  verigatePeek(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
 };
 
 export class RedisLimitStore implements LimitStore {
@@ -81,6 +94,7 @@ export class RedisLimitStore implements LimitStore {
     this.redis.on('error', () => undefined); // surfaced per command; the plugin decides what a failure means
     this.redis.defineCommand('verigateConsume', { lua: CONSUME });
     this.redis.defineCommand('verigateRefund', { lua: REFUND });
+    this.redis.defineCommand('verigatePeek', { lua: PEEK });
     this.firstConnect = new Promise((resolve) => {
       const done = () => resolve();
       this.redis.once('ready', done);
@@ -100,6 +114,12 @@ export class RedisLimitStore implements LimitStore {
     if (ok === 1) return { allowed: true };
     const c = charges[index - 1];
     return { allowed: false, kind: c.kind, key: c.key, retryAfterSeconds: retry };
+  }
+
+  async peek(c: WindowCharge): Promise<Verdict> {
+    await this.firstConnect;
+    const [ok, retry] = await this.redis.verigatePeek(1, this.prefix + c.key, c.limit, c.windowSeconds, c.cost);
+    return ok === 1 ? { allowed: true } : { allowed: false, kind: 'quota', key: c.key, retryAfterSeconds: retry };
   }
 
   async refund(c: WindowCharge): Promise<void> {

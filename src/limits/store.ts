@@ -41,6 +41,8 @@ export interface LimitStore {
   consume(charges: readonly Charge[]): Promise<Verdict>;
   /** Gives back `cost` of a quota charged in the current window (never below zero; a past window is left alone). */
   refund(charge: WindowCharge): Promise<void>;
+  /** Whether `charge` would fit in its window now, without charging it. */
+  peek(charge: WindowCharge): Promise<Verdict>;
   close(): Promise<void>;
 }
 
@@ -85,6 +87,14 @@ export class MemoryLimitStore implements LimitStore {
     for (const u of updates) u();
     if (this.buckets.size + this.windows.size > 10_000) this.sweep(now);
     return refusal;
+  }
+
+  async peek(c: WindowCharge): Promise<Verdict> {
+    const now = this.now() / 1000;
+    const window = Math.floor(now / c.windowSeconds);
+    const s = this.windows.get(c.key);
+    const count = s && s.window === window ? s.count : 0;
+    return count + c.cost > c.limit ? worse({ allowed: true }, c, (window + 1) * c.windowSeconds - now) : { allowed: true };
   }
 
   async refund(c: WindowCharge): Promise<void> {

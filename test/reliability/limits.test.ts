@@ -193,6 +193,40 @@ describeEachStore('abuse limits', (store) => {
       expect(await checksOf(t.id)).toBe(2);
     });
 
+    it('refuses an address after too many unknown keys, before any lookup, for the rest of the minute', async () => {
+      const hh = await start({ VERIGATE_AUTH_FAILURES_PER_MINUTE: '5' });
+      try {
+        const t = await hh.tenant('auth-failures');
+        for (let i = 0; i < 5; i++) {
+          const res = await list(hh, `vg_wrong_key_${i}_0123456789abcdef`);
+          expect([res.status, res.errors?.[0].extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
+        }
+        const refused = await list(hh, 'vg_wrong_key_6_0123456789abcdef');
+        expect(refused.status).toBe(429);
+        expect(refused.errors?.[0].extensions).toMatchObject({ code: 'RATE_LIMITED', limit: 'authFailures' });
+        const retry = refused.errors?.[0].extensions?.retryAfterSeconds as number;
+        expect(retry >= 1 && retry <= 60).toBe(true);
+        expect(refused.headers.get('retry-after')).toBe(String(retry));
+        // the address is refused whatever key it sends now; another harness (another count) is not
+        expect((await list(hh, t.key)).status).toBe(429);
+        expect((await list(h, t.key)).status).toBe(200);
+      } finally {
+        await hh.close();
+      }
+    });
+
+    it('counts only failures: valid keys from the same address never use up the allowance', async () => {
+      const hh = await start({ VERIGATE_AUTH_FAILURES_PER_MINUTE: '2' });
+      try {
+        const t = await hh.tenant('auth-successes');
+        for (let i = 0; i < 10; i++) expect((await list(hh, t.key)).status).toBe(200);
+        expect((await list(hh, 'vg_wrong_key_0123456789abcdef')).status).toBe(401);
+        expect((await list(hh, t.key)).status).toBe(200);
+      } finally {
+        await hh.close();
+      }
+    });
+
     it('does not meter admin keys', async () => {
       await limited(h, 'admin-not-metered', { burst: 1, keyBurst: 1 });
       for (let i = 0; i < 5; i++) expect((await h.gql(TenantLimitsDocument, { tenantId: (await h.tenant(`admin-${i}`)).id })).status).toBe(200);
@@ -276,6 +310,22 @@ describeEachStore('abuse limits', (store) => {
       expect((await verify(r2, t.key)).status).toBe(200);
       expectRefused(await verify(r1, t.key), 'QUOTA_EXCEEDED');
       expect(await redis.hget(`verigate:limits:q:${t.id}`, 'count')).toBe('1');
+    });
+
+    it('shares the count of failed key lookups between instances', async () => {
+      await redis.del('verigate:limits:authfail:127.0.0.1', 'verigate:limits:authfail:::ffff:127.0.0.1');
+      const env2 = { ...env, VERIGATE_AUTH_FAILURES_PER_MINUTE: '3' };
+      const [a, b] = [await start(env2), await start(env2)];
+      try {
+        expect((await list(a, 'vg_wrong_key_a_0123456789abcdef')).status).toBe(401);
+        expect((await list(b, 'vg_wrong_key_b_0123456789abcdef')).status).toBe(401);
+        expect((await list(a, 'vg_wrong_key_c_0123456789abcdef')).status).toBe(401);
+        const refused = await list(b, 'vg_wrong_key_d_0123456789abcdef');
+        expect([refused.status, refused.errors?.[0].extensions?.code]).toEqual([429, 'RATE_LIMITED']);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+        await redis.del('verigate:limits:authfail:127.0.0.1', 'verigate:limits:authfail:::ffff:127.0.0.1');
+      }
     });
 
     it('refills over Redis time and charges all limits or none', async () => {
