@@ -26,7 +26,7 @@ export class AuthFailureLimiter {
   /** Throws RATE_LIMITED (extensions.retryAfterSeconds) while the address has used up its failures. */
   async assertAllowed(address: string): Promise<void> {
     if (this.perMinute === 0) return;
-    const verdict = await this.store.peek(this.charge(address)).catch((err: unknown) => {
+    const verdict = await this.store.consume([this.charge(address)], { dryRun: true }).catch((err: unknown) => {
       this.log.error({ err, store: this.store.kind }, 'limit store failed; key lookup allowed');
       return { allowed: true } as const;
     });

@@ -9,6 +9,7 @@ import type { Charge, LimitStore, Verdict, WindowCharge } from './store';
 /*
  * KEYS: one hash per limit. ARGV: for each key, four values: kind (0 rate, 1 quota), then
  *   rate:  capacity, refillPerSecond, cost      quota: limit, windowSeconds, cost
+ * and last a dry-run flag ('1': the verdict only, nothing written).
  * Returns {1} when charged, or {0, index (1-based), retryAfterSeconds} when refused.
  */
 const CONSUME = `
@@ -37,6 +38,7 @@ for i = 1, #KEYS do
   if retry >= 0 and retry > worstRetry then worst, worstRetry = i, retry end
 end
 if worst > 0 then return { 0, worst, math.max(1, math.ceil(worstRetry)) } end
+if ARGV[#KEYS * 4 + 1] == '1' then return { 1 } end
 for i = 1, #KEYS do
   if tonumber(ARGV[(i - 1) * 4 + 1]) == 0 then
     redis.call('HSET', KEYS[i], 'tokens', tostring(pending[i][1]), 'at', tostring(now))
@@ -60,22 +62,9 @@ end
 return 1
 `;
 
-/** KEYS[1]: a quota hash; ARGV: limit, windowSeconds, cost. Returns {1}, or {0, retryAfterSeconds} when the cost would not fit. */
-const PEEK = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local window = math.floor(now / tonumber(ARGV[2]))
-local s = redis.call('HMGET', KEYS[1], 'window', 'count')
-local count = 0
-if s[1] and tonumber(s[1]) == window then count = tonumber(s[2]) end
-if count + tonumber(ARGV[3]) > tonumber(ARGV[1]) then return { 0, math.max(1, math.ceil((window + 1) * tonumber(ARGV[2]) - now)) } end
-return { 1 }
-`;
-
 type WithConsume = Redis & {
   verigateConsume(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   verigateRefund(numKeys: number, ...args: Array<string | number>): Promise<number>;
-  verigatePeek(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
 };
 
 export class RedisLimitStore implements LimitStore {
@@ -94,7 +83,6 @@ export class RedisLimitStore implements LimitStore {
     this.redis.on('error', () => undefined); // surfaced per command; the plugin decides what a failure means
     this.redis.defineCommand('verigateConsume', { lua: CONSUME });
     this.redis.defineCommand('verigateRefund', { lua: REFUND });
-    this.redis.defineCommand('verigatePeek', { lua: PEEK });
     this.firstConnect = new Promise((resolve) => {
       const done = () => resolve();
       this.redis.once('ready', done);
@@ -103,23 +91,17 @@ export class RedisLimitStore implements LimitStore {
     });
   }
 
-  async consume(charges: readonly Charge[]): Promise<Verdict> {
+  async consume(charges: readonly Charge[], opts: { dryRun?: boolean } = {}): Promise<Verdict> {
     if (charges.length === 0) return { allowed: true };
     await this.firstConnect;
     const keys = charges.map((c) => this.prefix + c.key);
     const args = charges.flatMap((c) =>
       c.kind === 'rate' ? [0, c.capacity, c.refillPerSecond, c.cost] : [1, c.limit, c.windowSeconds, c.cost],
     );
-    const [ok, index, retry] = await this.redis.verigateConsume(keys.length, ...keys, ...args);
+    const [ok, index, retry] = await this.redis.verigateConsume(keys.length, ...keys, ...args, opts.dryRun ? '1' : '0');
     if (ok === 1) return { allowed: true };
     const c = charges[index - 1];
     return { allowed: false, kind: c.kind, key: c.key, retryAfterSeconds: retry };
-  }
-
-  async peek(c: WindowCharge): Promise<Verdict> {
-    await this.firstConnect;
-    const [ok, retry] = await this.redis.verigatePeek(1, this.prefix + c.key, c.limit, c.windowSeconds, c.cost);
-    return ok === 1 ? { allowed: true } : { allowed: false, kind: 'quota', key: c.key, retryAfterSeconds: retry };
   }
 
   async refund(c: WindowCharge): Promise<void> {

@@ -37,12 +37,10 @@ export type Verdict =
 
 export interface LimitStore {
   readonly kind: 'memory' | 'redis';
-  /** Charges every limit or none: a refusal by one leaves the others untouched. */
-  consume(charges: readonly Charge[]): Promise<Verdict>;
+  /** Charges every limit or none: a refusal by one leaves the others untouched. `dryRun`: the verdict only, nothing charged. */
+  consume(charges: readonly Charge[], opts?: { dryRun?: boolean }): Promise<Verdict>;
   /** Gives back `cost` of a quota charged in the current window (never below zero; a past window is left alone). */
   refund(charge: WindowCharge): Promise<void>;
-  /** Whether `charge` would fit in its window now, without charging it. */
-  peek(charge: WindowCharge): Promise<Verdict>;
   close(): Promise<void>;
 }
 
@@ -65,7 +63,7 @@ export class MemoryLimitStore implements LimitStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async consume(charges: readonly Charge[]): Promise<Verdict> {
+  async consume(charges: readonly Charge[], opts: { dryRun?: boolean } = {}): Promise<Verdict> {
     const now = this.now() / 1000;
     let refusal: Verdict = { allowed: true };
     const updates: Array<() => void> = [];
@@ -83,18 +81,10 @@ export class MemoryLimitStore implements LimitStore {
         updates.push(() => this.windows.set(c.key, { window, count: count + c.cost, end: (window + 1) * c.windowSeconds }));
       }
     }
-    if (!refusal.allowed) return refusal;
+    if (!refusal.allowed || opts.dryRun) return refusal;
     for (const u of updates) u();
     if (this.buckets.size + this.windows.size > 10_000) this.sweep(now);
     return refusal;
-  }
-
-  async peek(c: WindowCharge): Promise<Verdict> {
-    const now = this.now() / 1000;
-    const window = Math.floor(now / c.windowSeconds);
-    const s = this.windows.get(c.key);
-    const count = s && s.window === window ? s.count : 0;
-    return count + c.cost > c.limit ? worse({ allowed: true }, c, (window + 1) * c.windowSeconds - now) : { allowed: true };
   }
 
   async refund(c: WindowCharge): Promise<void> {
