@@ -104,17 +104,17 @@ export function rectView(x: number, y: number, w: number, h: number, outW: numbe
  */
 export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialias = true): Float32Array {
   const { width: W, height: H, colour } = spec;
+  // compared once here: manifest strings are not interned, so `colour === 'GREY'` in the loop
+  // was a string comparison per pixel
+  const grey = colour === 'GREY';
+  const swap = colour === 'BGR';
   const plane = W * H;
-  const out = new Float32Array(plane * (colour === 'GREY' ? 1 : 3));
+  const out = new Float32Array(plane * (grey ? 1 : 3));
   const onStored = compose(img.toStored, view);
   const { src, v, taps } = antialias ? mipFor(img.stored, onStored) : { src: img.stored, v: onStored, taps: 1 };
   const norm = 1 / (taps * taps * spec.std);
   const offset = spec.mean / spec.std;
   const { data, width: iw, height: ih } = src;
-  // compared once here: manifest strings are not interned, so `colour === 'GREY'` in the loop
-  // was a string comparison per pixel
-  const grey = colour === 'GREY';
-  const swap = colour === 'BGR';
   // every tap outside the image's footprint reads black: write those pixels in one fill (a padded
   // detector canvas is three quarters border) and sample only the footprint
   out.fill(-offset);
