@@ -7,7 +7,7 @@ import type { ReasonCode } from '../types';
 import { type Detector, createDetector } from './detector';
 import { type Embedder, cosine, createEmbedder } from './embedder';
 import { type Box, boxArea } from './geometry';
-import { decomposePRelu } from './graph';
+import { prepareModel } from './graph';
 import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks';
 import { type LivenessModel, createLiveness } from './liveness';
 import { type ModelPack, modelIds, readVerified } from './pack';
@@ -67,8 +67,8 @@ const COMPARABLE_FACE_AREA = 0.3;
 export async function createEngine(pack: ModelPack, opts: EngineOptions): Promise<Engine> {
   const m = pack.manifest.models;
   const open = async (spec: { file: string; sha256: string }, input: string, outputs: string[]): Promise<Model> => {
-    // verified bytes as published, then the PRelu rewrite (graph.ts): same function, faster kernels
-    const model = await openModel(decomposePRelu(readVerified(pack, spec)).bytes, spec.file, { threads: opts.threads });
+    // verified bytes as published, then the load-time rewrites (graph.ts): same function, faster kernels
+    const model = await openModel(prepareModel(readVerified(pack, spec)).bytes, spec.file, { threads: opts.threads });
     expectNames(model, spec.file, input, outputs);
     return model;
   };

@@ -1,12 +1,12 @@
 /**
- * The PRelu rewrite (providers/local/graph.ts) on the real models: the rewritten graph computes
- * the same function (outputs equal to float rounding on real faces) and models without a PRelu
- * come back byte for byte.
+ * The load-time rewrites (providers/local/graph.ts) on the real models: the rewritten graph
+ * computes the same function (outputs equal to float rounding on real faces), no denormal weight
+ * is left, and models with nothing to rewrite come back byte for byte.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPack } from '../../providers/local';
-import { decomposePRelu } from '../../providers/local/graph';
+import { decomposePRelu, flushDenormals, prepareModel } from '../../providers/local/graph';
 import { readVerified, type TensorInput } from '../../providers/local/pack';
 import { decode, rectView, sampleTensor } from '../../providers/local/raster';
 import { openModel } from '../../providers/local/runtime';
@@ -58,5 +58,41 @@ describe('PRelu rewrite', () => {
 
   it('refuses bytes that are not a protobuf instead of passing them on half-read', () => {
     expect(() => decomposePRelu(Buffer.from([0x3a, 0xff, 0xff, 0xff]))).toThrow(/truncated protobuf/);
+  });
+});
+
+describe('denormal weights', () => {
+  it.each([
+    { label: 'embedder', spec: models.embedder, before: 8938 },
+    { label: 'landmarks', spec: models.landmarks, before: 26567 },
+  ])('$label: all $before flushed to zero, outputs unchanged on real faces', async ({ spec, before }) => {
+    const original = readVerified(pack, spec);
+    const flushed = flushDenormals(original);
+    expect(flushed.denormals).toBe(before);
+    expect(flushDenormals(flushed.bytes).denormals).toBe(0);
+    // patched in place: same length, and the published bytes are not touched
+    expect(flushed.bytes.length).toBe(original.length);
+    expect(Buffer.compare(Buffer.from(original), readVerified(pack, spec))).toBe(0);
+
+    const channels = spec.input.colour === 'GREY' ? 1 : 3;
+    const [ma, mb] = await Promise.all([openModel(original, spec.file, { threads: 1 }), openModel(flushed.bytes, spec.file, { threads: 1 })]);
+    const dims = [1, channels, spec.input.height, spec.input.width];
+    for (const file of ['deepface/img1.jpg', 'silent-face/image_F1.jpg']) {
+      const x = await faceTensor(file, spec.input);
+      const [ya, yb] = await Promise.all([ma.run(spec.input.name, x, dims), mb.run(spec.input.name, x, dims)]);
+      const name = ma.outputNames[0];
+      const scale = Math.max(...ya[name].map(Math.abs));
+      const worst = Math.max(...ya[name].map((v, i) => Math.abs(v - yb[name][i])));
+      expect(scale).toBeGreaterThan(0);
+      expect(worst / scale).toBeLessThan(1e-5);
+    }
+  });
+
+  it('leaves a model without denormals byte for byte; prepareModel does both rewrites', () => {
+    const detector = readVerified(pack, models.detector);
+    expect(flushDenormals(detector).bytes).toBe(detector);
+    const prepared = prepareModel(readVerified(pack, models.embedder));
+    expect(prepared).toMatchObject({ prelu: 33, denormals: 8938 });
+    expect(flushDenormals(prepared.bytes).denormals).toBe(0);
   });
 });
