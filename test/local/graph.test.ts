@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPack } from '../../providers/local';
-import { decomposePRelu, flushDenormals, prepareModel } from '../../providers/local/graph';
+import { decomposePRelu, flushNegligibleWeights, prepareModel } from '../../providers/local/graph';
 import { readVerified, type TensorInput } from '../../providers/local/pack';
 import { decode, rectView, sampleTensor } from '../../providers/local/raster';
 import { openModel } from '../../providers/local/runtime';
@@ -61,23 +61,26 @@ describe('PRelu rewrite', () => {
   });
 });
 
-describe('denormal weights', () => {
+describe('negligible weights', () => {
+  const counted = (bytes: Uint8Array) => flushNegligibleWeights(bytes).flushed;
+
   it.each([
-    { label: 'embedder', spec: models.embedder, before: 8938 },
-    { label: 'landmarks', spec: models.landmarks, before: 26567 },
+    { label: 'embedder', spec: models.embedder, before: 203561 },
+    { label: 'landmarks', spec: models.landmarks, before: 26568 },
+    { label: 'liveness', spec: models.liveness[0], before: 41603 },
   ])('$label: all $before flushed to zero, outputs unchanged on real faces', async ({ spec, before }) => {
     const original = readVerified(pack, spec);
-    const flushed = flushDenormals(original);
-    expect(flushed.denormals).toBe(before);
-    expect(flushDenormals(flushed.bytes).denormals).toBe(0);
-    // patched in place: same length, and the published bytes are not touched
+    const flushed = flushNegligibleWeights(original);
+    expect(flushed.flushed).toBe(before);
+    expect(counted(flushed.bytes)).toBe(0);
+    // patched in a copy: same length, and the published bytes are not touched
     expect(flushed.bytes.length).toBe(original.length);
     expect(Buffer.compare(Buffer.from(original), readVerified(pack, spec))).toBe(0);
 
     const channels = spec.input.colour === 'GREY' ? 1 : 3;
     const [ma, mb] = await Promise.all([openModel(original, spec.file, { threads: 1 }), openModel(flushed.bytes, spec.file, { threads: 1 })]);
     const dims = [1, channels, spec.input.height, spec.input.width];
-    for (const file of ['deepface/img1.jpg', 'silent-face/image_F1.jpg']) {
+    for (const file of ['deepface/img1.jpg', 'silent-face/image_F1.jpg', 'nvlong21-antispoof/real/0001_00_00_01_0.jpg']) {
       const x = await faceTensor(file, spec.input);
       const [ya, yb] = await Promise.all([ma.run(spec.input.name, x, dims), mb.run(spec.input.name, x, dims)]);
       const name = ma.outputNames[0];
@@ -88,11 +91,11 @@ describe('denormal weights', () => {
     }
   });
 
-  it('leaves a model without denormals byte for byte; prepareModel does both rewrites', () => {
+  it('leaves a model with nothing to flush byte for byte; prepareModel does both rewrites', () => {
     const detector = readVerified(pack, models.detector);
-    expect(flushDenormals(detector).bytes).toBe(detector);
+    expect(flushNegligibleWeights(detector).bytes).toBe(detector);
     const prepared = prepareModel(readVerified(pack, models.embedder));
-    expect(prepared).toMatchObject({ prelu: 33, denormals: 8938 });
-    expect(flushDenormals(prepared.bytes).denormals).toBe(0);
+    expect(prepared).toMatchObject({ prelu: 33, flushed: 203561 });
+    expect(counted(prepared.bytes)).toBe(0);
   });
 });
