@@ -33,6 +33,7 @@ export const REASON_CODES = [
 export type ReasonCode = (typeof REASON_CODES)[number];
 
 /** An image that passed the gateway's validation (src/images). Bytes are held in memory only. */
+/** A validated image (src/images): `bytes` are upright (any EXIF orientation already applied) and `width` × `height` pixels. */
 export interface ImageInput {
   readonly bytes: Buffer;
   readonly format: 'jpeg' | 'png';

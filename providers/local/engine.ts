@@ -25,6 +25,8 @@ export interface AnalyseRequest {
   role: Role;
   embed: boolean;
   liveness: boolean;
+  /** the bytes are upright and this size (validated at the edge): the decode need not read their header first */
+  upright?: { width: number; height: number };
 }
 
 export interface FaceReport {
@@ -97,7 +99,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     };
 
     const img = await stage('decode', () =>
-      decode(bytes, decodeOpts).catch((e: unknown) => {
+      decode(bytes, decodeOpts, req.upright).catch((e: unknown) => {
         throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
       }),
     );

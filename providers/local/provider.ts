@@ -64,7 +64,8 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
 
   const analyse = async (image: ImageInput, role: 'probe' | 'reference', req: AnalyseRequest, ctx: CallContext) => {
     try {
-      return await engine.analyse(image.bytes, req, ctx.signal);
+      // validated images are upright and measured (ImageInput): the worker skips its own header read
+      return await engine.analyse(image.bytes, { ...req, upright: { width: image.width, height: image.height } }, ctx.signal);
     } catch (e) {
       throw classify(e, role, ctx);
     }

@@ -102,4 +102,15 @@ describe('decode and EXIF orientation', () => {
     expect([img.width, img.height, img.scale]).toEqual([960, 1280, 0.5]);
     await expect(decode(Buffer.from('not an image'), OPTS)).rejects.toThrow(/cannot be decoded/);
   });
+
+  it('decodes validated (upright, measured) bytes the same without reading their header', async () => {
+    const big = await sharp(upright).resize(2560, 1920).jpeg().toBuffer();
+    for (const [bytes, width, height] of [[upright, 480, 360], [big, 2560, 1920]] as const) {
+      const read = await decode(bytes, OPTS);
+      const told = await decode(bytes, OPTS, { width, height });
+      expect([told.width, told.height, told.scale, told.toStored]).toEqual([read.width, read.height, read.scale, read.toStored]);
+      expect(Buffer.compare(Buffer.from(told.stored.data), Buffer.from(read.stored.data))).toBe(0);
+    }
+    await expect(decode(Buffer.from('not an image'), OPTS, { width: 10, height: 10 })).rejects.toThrow(/cannot be decoded/);
+  });
 });
