@@ -109,6 +109,9 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBody) return sendError(res, 413, tooLarge(maxBody), true);
+  // the API key lookup needs only the headers: it runs while the body uploads (a 600 KB verify
+  // body takes milliseconds on loopback), and its answer is read once the body is in
+  const pendingContext = settled(buildContext(app.services, req.headers, requestId, req.socket.remoteAddress));
   const raw = await readBody(req, maxBody);
   if (raw === null) return sendError(res, 413, tooLarge(maxBody), true);
 
@@ -126,10 +129,9 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     body = raw.toString('utf8');
   }
 
-  let context;
-  try {
-    context = await buildContext(app.services, req.headers, requestId, req.socket.remoteAddress);
-  } catch (e) {
+  const built = await pendingContext;
+  if (!built.ok) {
+    const e = built.error;
     if (e instanceof VerigateError && e.code === 'RATE_LIMITED') {
       res.setHeader('retry-after', String(e.extensions.retryAfterSeconds));
       return sendError(res, 429, e);
@@ -137,6 +139,7 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     if (e instanceof VerigateError) return sendError(res, e.code === 'UNAUTHENTICATED' ? 401 : 400, e);
     throw e;
   }
+  const context = built.value;
 
   const search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
   const response = await app.apollo.executeHTTPGraphQLRequest({
@@ -151,6 +154,14 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     for await (const chunk of response.body.asyncIterator) res.write(chunk);
     res.end();
   }
+}
+
+/** A promise's outcome as a value: it can wait unobserved without an unhandled rejection. */
+function settled<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
 }
 
 const tooLarge = (max: number) => new VerigateError('PAYLOAD_TOO_LARGE', `Request body exceeds ${max} bytes`, { maxBytes: max });

@@ -4,6 +4,9 @@
  * number of queries, and tenant isolation by id, filter and cursor.
  */
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderError } from '../../providers/types';
 import type { Db } from '../../src/store/db';
 import {
@@ -81,6 +84,33 @@ describeEachStore('service foundation', (store) => {
       const huge = await postRaw(h.url, JSON.stringify({ query: 'x'.repeat(max + 10) }), { authorization: `Bearer ${a.key}` });
       expect(huge.status).toBe(413);
       expect(huge.json.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('looks the API key up while the body is still uploading', async () => {
+      const lookups = jest.spyOn(h.app.services.store.keys, 'findActive');
+      const body = JSON.stringify({ query: '{ checks(first: 1) { edges { cursor } } }', padding: 'x'.repeat(2000) });
+      const { hostname: host, port } = new URL(h.url);
+      const socket = connect(Number(port), host);
+      try {
+        await once(socket, 'connect');
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\nauthorization: Bearer ${a.key}\r\n` +
+            `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body.slice(0, 1000)}`,
+        );
+        // half the body is in: the lookup has started (before this change it waited for the rest)
+        for (const until = Date.now() + 2000; lookups.mock.calls.length === 0 && Date.now() < until; ) await sleep(10);
+        expect(lookups).toHaveBeenCalledTimes(1);
+        const answer: Buffer[] = [];
+        socket.on('data', (c: Buffer) => answer.push(c));
+        socket.end(body.slice(1000));
+        await once(socket, 'close');
+        const text = Buffer.concat(answer).toString();
+        expect(text).toMatch(/^HTTP\/1\.1 200/);
+        expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).data.checks.edges).toBeDefined();
+      } finally {
+        socket.destroy();
+        lookups.mockRestore();
+      }
     });
   });
 
