@@ -12,6 +12,9 @@
  * in it. "Gateway adds" is the difference of the two medians: HTTP + JSON both ways, auth, GraphQL,
  * limits, image validation, the check's SQL statements, response; the engine's own work is the same
  * on both sides (the gateway calls the same provider on the same bytes).
+ * 3. The transport floor, interleaved with 2.: the same client posting the same body to a bare
+ *    node:http server in this process that reads it, JSON-parses it, base64-decodes both images and
+ *    answers verify's JSON shape — what any JSON-over-HTTP gateway pays before doing anything.
  *
  *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200] [--database-url postgres://…] [--report NAME]
  *
@@ -31,6 +34,8 @@ import { createLocalProvider } from '../providers/local';
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
 import { fork } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ClientMessage, ClientReply, ClientRequest } from './http-client';
 
 const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
@@ -118,22 +123,38 @@ async function main() {
     return performance.now() - t;
   };
   const verifyHttp = () => client.time('verify');
+  const floor = await startFloorServer();
+  await client.define({
+    name: 'floor',
+    url: floor.url,
+    headers,
+    body: JSON.stringify({ query: 'mutation … (not parsed)', variables: { i: { selfie: selfie.toString('base64'), document: document.toString('base64') } } }),
+    expect: { path: 'data.verifyIdentity.status', equals: 'ACCEPTED' },
+  });
+  const floorHttp = () => client.time('floor');
   for (let i = 0; i < 10; i++) {
     await verifyHttp(); // warm-up
     await engineOnly();
+    await floorHttp();
   }
   const viaVerify: number[] = [];
   const engine: number[] = [];
+  const floors: number[] = [];
   for (let i = 0; i < verifyN; i++) {
     viaVerify.push(await verifyHttp());
     engine.push(await engineOnly());
+    floors.push(await floorHttp());
   }
+  floor.close();
   const v = summarise(viaVerify);
   const e = summarise(engine);
+  const f = summarise(floors);
   console.log(`\nverifyIdentity (selfie + passport page, local engine), n=${verifyN}`);
   console.log(`  via gateway     p50 ${ms(v.p50)}  p95 ${ms(v.p95)}`);
   console.log(`  engine alone    p50 ${ms(e.p50)}  p95 ${ms(e.p95)}  (provider.check on pre-validated images)`);
   console.log(`  gateway adds (median difference) ${ms(v.p50 - e.p50)}`);
+  console.log(`  transport floor p50 ${ms(f.p50)}  p95 ${ms(f.p95)}  (same client and body, bare node:http: read, JSON.parse, base64 decode)`);
+  console.log(`  gateway adds beyond the floor ${ms(v.p50 - e.p50 - f.p50)}`);
   const target = { target: 'verifyIdentity over HTTP adds ≤ 5 ms p50 over the engine alone', measured: ms(v.p50 - e.p50), met: v.p50 - e.p50 <= 5 };
   console.log(`  ${target.met ? 'met    ' : 'MISSED '} ${target.target}: ${target.measured}`);
 
@@ -141,13 +162,31 @@ async function main() {
     benchmark: 'gateway overhead',
     client: 'separate process (bench/http-client.ts), timed from fetch() to the parsed answer',
     check: { n, viaGateway: h, storeOnly: s, overheadP50Ms: overhead },
-    verifyIdentity: { n: verifyN, viaGateway: v, engineOnly: e, overheadP50Ms: v.p50 - e.p50 },
+    verifyIdentity: { n: verifyN, viaGateway: v, engineOnly: e, overheadP50Ms: v.p50 - e.p50, transportFloor: f, beyondFloorP50Ms: v.p50 - e.p50 - f.p50 },
     targets: [target],
   });
   console.log(`report: ${path}`);
   client.close();
   await server.close();
   await db.close();
+}
+
+/** The transport floor's server: reads the body, parses it, decodes both images, answers like verify. */
+async function startFloorServer(): Promise<{ url: string; close(): void }> {
+  const answer = JSON.stringify({ data: { verifyIdentity: { id: '00000000-0000-0000-0000-000000000000', status: 'ACCEPTED', faceMatch: { fmr: 1e-6 }, liveness: { live: true } } } });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const { variables } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      Buffer.from(variables.i.selfie, 'base64');
+      Buffer.from(variables.i.document, 'base64');
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(answer);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, close: () => server.close() };
 }
 
 /** The HTTP client in its own process; one request at a time. */
