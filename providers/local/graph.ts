@@ -3,20 +3,21 @@
  * (`prepareModel`: both below, in that order).
  *
  * Negligible weights: values a float32 sum cannot feel. fr_feature holds 8,938 denormals (below
- * 2^-126) and 203,561 weights (17%) under 2^-24 of their tensor's largest value — channels weight
- * decay left at 1e-30-ish, whose products then run as denormals through the activations. Intel
- * cores take a microcode assist on every such operand unless the thread runs with DAZ/FTZ, and
- * onnxruntime-node runs `session.run` on libuv's pool threads, which never get it (ORT's
- * `set_denormal_as_zero` reaches only the creating thread and ORT's own pool). Measured on a 2.3 GHz
- * Xeon, one thread: fr_feature 69 ms as published, 15 ms with the denormals flushed, 4.5 ms with
- * the negligible weights flushed too (AMD Zen pays little for denormals, so it went unnoticed there).
- * A weight under 2^-24 of its tensor's largest is lost in the rounding of the terms it is summed
- * with, and no tensor's largest value is touched: outputs on real faces stay equal to 1e-5
- * relative and the evaluation AUCs do not move (test/local/graph.test.ts, bench/engine.ts).
+ * 2^-126), and 203,561 of its layer parameters (17%: conv weights and biases, PRelu slopes) are
+ * under 2^-24 of their tensor's largest value: channels weight decay left at 1e-30-ish, whose
+ * products then run as denormals through the activations. Intel cores take a microcode assist on
+ * every such operand unless the thread runs with DAZ/FTZ, and onnxruntime-node runs `session.run`
+ * where ORT's `set_denormal_as_zero` does not reach (it sets only the creating thread and ORT's own
+ * pool). Measured on a 2.3 GHz Xeon, one thread: fr_feature 69 ms as published, 15 ms with the
+ * denormals flushed, 4.5 ms with the negligible parameters pruned too (AMD Zen pays little for
+ * denormals, so it went unnoticed there). Pruning is at float32's own resolution; other tensors
+ * (normalisation statistics, scales, anchors) lose only their denormals, and no tensor's largest
+ * value is touched. Outputs on real faces stay equal to 1e-5 relative and the evaluation AUCs do
+ * not move (test/local/graph.test.ts, bench/engine.ts).
  *
  * PRelu with a per-channel slope: onnxruntime's CPU kernel for it is a scalar broadcast loop
- * (measured on an AMD EPYC: ~2 ns per element, half of fr_feature's run time), and it makes the NCHWc layout
- * optimiser reorder the tensor out and back around every one. The same function written as
+ * (measured on an AMD EPYC: ~2 ns per element, half of fr_feature's run time), and it makes the
+ * NCHWc layout optimiser reorder the tensor out and back around every one. The same function written as
  *     y = s·x + (1 − s)·relu(x)
  * (x > 0: x; x ≤ 0: s·x) uses Relu, Mul and Add, which run vectorised: fr_feature 11.2 → 5.7 ms
  * per face, outputs equal to within float rounding (test/local/graph.test.ts).
@@ -183,35 +184,50 @@ export interface Prepared {
   flushed: number;
 }
 
-/** The model as ORT gets it: PRelus decomposed, then negligible weights flushed to zero. */
+/** The model as ORT gets it: negligible weights flushed to zero, then PRelus decomposed. */
 export function prepareModel(model: Uint8Array): Prepared {
-  const { bytes, prelu } = decomposePRelu(model);
-  const out = flushNegligibleWeights(bytes);
-  return { bytes: out.bytes, prelu, flushed: out.flushed };
+  // flushed first: the slopes are still PRelu inputs then, and a flushed slope decomposes exactly
+  const out = flushNegligibleWeights(model);
+  const { bytes, prelu } = decomposePRelu(out.bytes);
+  return { bytes, prelu, flushed: out.flushed };
 }
 
 const SMALLEST_NORMAL = 2 ** -126;
 /** float32's relative resolution */
 const NEGLIGIBLE = 2 ** -24;
 
+/** Per op, the inputs that are layer parameters: weights and bias of dot products, PRelu's slope. */
+const PARAMETER_INPUTS: Record<string, readonly number[]> = { Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [1, 2], MatMul: [1], PRelu: [1] };
+
 /**
- * Sets to zero every float initializer value that is denormal or under NEGLIGIBLE times the
- * largest magnitude in its tensor. The layout does not change, so the values are patched in a copy
- * at the offsets they were read from; a model with nothing to flush comes back as the same bytes.
+ * Sets to zero every float initializer value that is denormal, and in the weights of dot-product
+ * ops (DOT_PRODUCT_OPS) every value under NEGLIGIBLE times the largest magnitude in its tensor —
+ * magnitude pruning at float32's own resolution. Other tensors (scales, biases, normalisation
+ * statistics, anchors) lose only their denormals: their values are not summed with larger ones.
+ * The layout does not change, so the values are patched in a copy at the offsets they were read
+ * from; a model with nothing to flush comes back as the same bytes.
  */
 export function flushNegligibleWeights(model: Uint8Array): { bytes: Uint8Array; flushed: number } {
   const top = decode(model);
-  const graph = top.find((f) => f.no === MODEL_GRAPH && f.wt === 2);
+  const graph = decode(top.find((f) => f.no === MODEL_GRAPH && f.wt === 2)?.b ?? new Uint8Array());
+  const weights = new Set(
+    graph
+      .filter((f) => f.no === GRAPH.node)
+      .map((f) => readNode(f.b!))
+      .filter((n) => n.domain === '' || n.domain === 'ai.onnx')
+      .flatMap((n) => (PARAMETER_INPUTS[n.op] ?? []).map((i) => n.inputs[i])),
+  );
   let copy: Uint8Array | null = null;
   let flushed = 0;
-  for (const f of graph ? decode(graph.b!) : []) {
+  for (const f of graph) {
     if (f.no !== GRAPH.initializer) continue;
     const data = floatData(f.b!);
     if (!data) continue;
     const view = new DataView(data.buffer, data.byteOffset, data.length);
     let largest = 0;
     for (let i = 0; i < data.length; i += 4) largest = Math.max(largest, Math.abs(view.getFloat32(i, true)));
-    const below = Math.max(SMALLEST_NORMAL, largest * NEGLIGIBLE);
+    const isWeight = weights.has(text(decode(f.b!).find((x) => x.no === TENSOR.name)?.b));
+    const below = isWeight ? Math.max(SMALLEST_NORMAL, largest * NEGLIGIBLE) : SMALLEST_NORMAL;
     for (let i = 0; i < data.length; i += 4) {
       const v = view.getFloat32(i, true);
       if (v === 0 || Math.abs(v) >= below) continue;
