@@ -217,7 +217,7 @@ export function flushNegligibleWeights(model: Uint8Array): { bytes: Uint8Array; 
       .filter((n) => n.domain === '' || n.domain === 'ai.onnx')
       .flatMap((n) => (PARAMETER_INPUTS[n.op] ?? []).map((i) => n.inputs[i])),
   );
-  let copy: Uint8Array | null = null;
+  let copy: DataView | null = null;
   let flushed = 0;
   for (const f of graph) {
     if (f.no !== GRAPH.initializer) continue;
@@ -231,13 +231,13 @@ export function flushNegligibleWeights(model: Uint8Array): { bytes: Uint8Array; 
     for (let i = 0; i < data.length; i += 4) {
       const v = view.getFloat32(i, true);
       if (v === 0 || Math.abs(v) >= below) continue;
-      copy ??= Uint8Array.from(model);
+      copy ??= new DataView(Uint8Array.from(model).buffer);
       // a signed zero keeps the sign the product would have had
-      new DataView(copy.buffer).setFloat32(data.byteOffset - model.byteOffset + i, v < 0 ? -0 : 0, true);
+      copy.setFloat32(data.byteOffset - model.byteOffset + i, v < 0 ? -0 : 0, true);
       flushed++;
     }
   }
-  return { bytes: copy ?? model, flushed };
+  return { bytes: copy ? new Uint8Array(copy.buffer) : model, flushed };
 }
 
 export interface Rewritten {
