@@ -32,8 +32,10 @@ export const REASON_CODES = [
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
-/** An image that passed the gateway's validation (src/images). Bytes are held in memory only. */
-/** A validated image (src/images): `bytes` are upright (any EXIF orientation already applied) and `width` × `height` pixels. */
+/**
+ * An image that passed the gateway's validation (src/images): `bytes` are upright (any EXIF
+ * orientation already applied) and `width` × `height` pixels. Bytes are held in memory only.
+ */
 export interface ImageInput {
   readonly bytes: Buffer;
   readonly format: 'jpeg' | 'png';

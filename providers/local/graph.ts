@@ -6,9 +6,9 @@
  * 2^-126), and 203,561 of its layer parameters (17%: conv weights and biases, PRelu slopes) are
  * under 2^-24 of their tensor's largest value: channels weight decay left at 1e-30-ish, whose
  * products then run as denormals through the activations. Intel cores take a microcode assist on
- * every such operand unless the thread runs with DAZ/FTZ, and onnxruntime-node runs `session.run`
- * where ORT's `set_denormal_as_zero` does not reach (it sets only the creating thread and ORT's own
- * pool). Measured on a 2.3 GHz Xeon, one thread: fr_feature 69 ms as published, 15 ms with the
+ * every such operand unless the thread runs with DAZ/FTZ, and ORT's `set_denormal_as_zero` made no
+ * difference here with one intra-op thread (it sets the threads ORT owns, and onnxruntime-node's
+ * runs happen on others). Measured on a 2.3 GHz Xeon, one thread: fr_feature 69 ms as published, 15 ms with the
  * denormals flushed, 4.5 ms with the negligible parameters pruned too (AMD Zen pays little for
  * denormals, so it went unnoticed there). Pruning is at float32's own resolution; other tensors
  * (normalisation statistics, scales, anchors) lose only their denormals, and no tensor's largest
@@ -200,10 +200,10 @@ const NEGLIGIBLE = 2 ** -24;
 const PARAMETER_INPUTS: Record<string, readonly number[]> = { Conv: [1, 2], ConvTranspose: [1, 2], Gemm: [1, 2], MatMul: [1], PRelu: [1] };
 
 /**
- * Sets to zero every float initializer value that is denormal, and in the weights of dot-product
- * ops (DOT_PRODUCT_OPS) every value under NEGLIGIBLE times the largest magnitude in its tensor —
- * magnitude pruning at float32's own resolution. Other tensors (scales, biases, normalisation
- * statistics, anchors) lose only their denormals: their values are not summed with larger ones.
+ * Sets to zero every float initializer value that is denormal, and in layer parameters
+ * (PARAMETER_INPUTS) every value under NEGLIGIBLE times the largest magnitude in its tensor —
+ * magnitude pruning at float32's own resolution. Other tensors (scales, normalisation statistics,
+ * anchors, lookup tables) lose only their denormals: a small entry there may matter on its own.
  * The layout does not change, so the values are patched in a copy at the offsets they were read
  * from; a model with nothing to flush comes back as the same bytes.
  */
