@@ -7,8 +7,7 @@
  * under 2^-24 of their tensor's largest value: channels weight decay left at 1e-30-ish, whose
  * products then run as denormals through the activations. Intel cores take a microcode assist on
  * every such operand unless the thread runs with DAZ/FTZ, and ORT's `set_denormal_as_zero` made no
- * difference here with one intra-op thread (it sets the threads ORT owns, and onnxruntime-node's
- * runs happen on others). Measured on a 2.3 GHz Xeon, one thread: fr_feature 69 ms as published, 15 ms with the
+ * measurable difference here with one intra-op thread. Measured on a 2.3 GHz Xeon, one thread: fr_feature 69 ms as published, 15 ms with the
  * denormals flushed, 4.5 ms with the negligible parameters pruned too (AMD Zen pays little for
  * denormals, so it went unnoticed there). Pruning is at float32's own resolution; other tensors
  * (normalisation statistics, scales, anchors) lose only their denormals, and no tensor's largest
