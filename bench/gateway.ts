@@ -87,16 +87,7 @@ async function main() {
     return performance.now() - t;
   };
 
-  for (let i = 0; i < 200; i++) await viaHttp(); // warm-up (JIT, connection pool)
-  const http: number[] = [];
-  const store3: number[] = [];
-  for (let i = 0; i < n; i++) {
-    // interleaved, so drift on a shared machine hits both alike
-    http.push(await viaHttp());
-    store3.push(await direct());
-  }
-  const h = summarise(http);
-  const s = summarise(store3);
+  const [h, s] = await interleaved(n, 200, [viaHttp, direct]);
   const overhead = h.p50 - s.p50;
   console.log(`check(id) over HTTP, n=${n}`);
   console.log(`  via gateway     p50 ${ms(h.p50)}  p95 ${ms(h.p95)}  p99 ${ms(h.p99)}`);
@@ -122,23 +113,8 @@ async function main() {
   const floor = await startFloorServer();
   await client.define({ name: 'floor', url: floor.url, headers, body: verifyBody, expect: accepted });
   const floorHttp = () => client.time('floor');
-  for (let i = 0; i < 10; i++) {
-    await verifyHttp(); // warm-up
-    await engineOnly();
-    await floorHttp();
-  }
-  const viaVerify: number[] = [];
-  const engine: number[] = [];
-  const floors: number[] = [];
-  for (let i = 0; i < verifyN; i++) {
-    viaVerify.push(await verifyHttp());
-    engine.push(await engineOnly());
-    floors.push(await floorHttp());
-  }
+  const [v, e, f] = await interleaved(verifyN, 10, [verifyHttp, engineOnly, floorHttp]);
   floor.close();
-  const v = summarise(viaVerify);
-  const e = summarise(engine);
-  const f = summarise(floors);
   console.log(`\nverifyIdentity (selfie + passport page, local engine), n=${verifyN}`);
   console.log(`  via gateway     p50 ${ms(v.p50)}  p95 ${ms(v.p95)}`);
   console.log(`  engine alone    p50 ${ms(e.p50)}  p95 ${ms(e.p95)}  (provider.check on pre-validated images)`);
@@ -159,6 +135,17 @@ async function main() {
   client.close();
   await server.close();
   await db.close();
+}
+
+/**
+ * Times each of `timers` in turn, `n` rounds after `warm` untimed ones (JIT, connection pools), so
+ * drift on a shared machine hits all of them alike; returns each one's summary.
+ */
+async function interleaved(n: number, warm: number, timers: ReadonlyArray<() => Promise<number>>) {
+  for (let i = 0; i < warm; i++) for (const time of timers) await time();
+  const samples = timers.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) for (const [k, time] of timers.entries()) samples[k].push(await time());
+  return samples.map((xs) => summarise(xs));
 }
 
 /** The transport floor's server: reads the body, parses it, decodes both images, answers like verify. */
