@@ -94,10 +94,7 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
   }
 
   // 4. Exact decoded size.
-  let pad = 0;
-  while (pad < 2 && clean.length - pad > 0 && clean.charCodeAt(clean.length - 1 - pad) === 61 /* = */) pad++;
-  const dataChars = clean.length - pad;
-  const decodedSize = Math.floor((dataChars * 3) / 4);
+  const { decodedSize, problem } = layoutOf(clean);
   if (decodedSize > maxBytes) throw tooLarge(decodedSize);
 
   // 5. Alphabet (scanned in step 3), padding, length.
@@ -106,12 +103,26 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
     const hint = c === '-' || c === '_' ? ' (URL-safe base64 is not accepted: use the standard alphabet with + and /)' : '';
     throw bad(field, `is not valid base64: unexpected character at position ${badAt}${hint}`);
   }
-  const firstPad = clean.indexOf('=');
-  if (firstPad >= 0 && firstPad < dataChars) throw bad(field, 'is not valid base64: "=" padding in the middle of the data');
-  if (dataChars % 4 === 1) throw bad(field, 'is not valid base64: truncated (length is not a valid base64 length)');
-  if (pad > 0 && clean.length % 4 !== 0) throw bad(field, 'is not valid base64: wrong amount of "=" padding');
+  if (problem) throw bad(field, `is not valid base64: ${problem}`);
 
   return Buffer.from(clean, 'base64');
+}
+
+/** A base64 string's padding and length: the size it decodes to, and what is wrong with them (null: nothing). */
+function layoutOf(s: string): { decodedSize: number; problem: string | null } {
+  let pad = 0;
+  while (pad < 2 && s.length - pad > 0 && s.charCodeAt(s.length - 1 - pad) === 61 /* = */) pad++;
+  const dataChars = s.length - pad;
+  const firstPad = s.indexOf('=');
+  const problem =
+    firstPad >= 0 && firstPad < dataChars
+      ? '"=" padding in the middle of the data'
+      : dataChars % 4 === 1
+        ? 'truncated (length is not a valid base64 length)'
+        : pad > 0 && s.length % 4 !== 0
+          ? 'wrong amount of "=" padding'
+          : null;
+  return { decodedSize: Math.floor((dataChars * 3) / 4), problem };
 }
 
 /**
@@ -122,15 +133,10 @@ export function decodeBase64Strict(payload: string, field: string, maxBytes: num
  */
 function cleanDecode(payload: string, maxBytes: number): Buffer | null {
   if (payload.indexOf('-') >= 0 || payload.indexOf('_') >= 0) return null;
-  let pad = 0;
-  while (pad < 2 && payload.length - pad > 0 && payload.charCodeAt(payload.length - 1 - pad) === 61 /* = */) pad++;
-  const dataChars = payload.length - pad;
-  if (dataChars % 4 === 1 || (pad > 0 && payload.length % 4 !== 0)) return null;
-  const expected = Math.floor((dataChars * 3) / 4);
-  const firstPad = payload.indexOf('=');
-  if (expected > maxBytes || (firstPad >= 0 && firstPad < dataChars)) return null;
+  const { decodedSize, problem } = layoutOf(payload);
+  if (problem || decodedSize > maxBytes) return null;
   const bytes = Buffer.from(payload, 'base64');
-  return bytes.length === expected ? bytes : null;
+  return bytes.length === decodedSize ? bytes : null;
 }
 
 export function formatBytes(n: number): string {
