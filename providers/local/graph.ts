@@ -132,9 +132,8 @@ function writeNode(op: string, inputs: string[], output: string, name: string): 
   return bytesField(GRAPH.node, encode(f));
 }
 
-/** A float initializer's data bytes (raw_data, or packed float_data) as a view into `b`'s buffer, or null for other types. */
-function floatData(b: Uint8Array): Uint8Array | null {
-  const f = decode(b);
+/** A decoded float initializer's data bytes (raw_data, or packed float_data) as a view into the model's buffer, or null for other types. */
+function floatData(f: readonly Field[]): Uint8Array | null {
   if (f.find((x) => x.no === TENSOR.dataType)?.v !== FLOAT) return null;
   const raw = f.find((x) => x.no === TENSOR.rawData)?.b ?? f.find((x) => x.no === TENSOR.floatData && x.wt === 2)?.b;
   return raw && raw.length % 4 === 0 ? raw : null;
@@ -142,9 +141,9 @@ function floatData(b: Uint8Array): Uint8Array | null {
 
 /** A float initializer's name, dims and values, or null for other types. */
 function readFloatTensor(b: Uint8Array): { name: string; dims: number[]; values: Float32Array } | null {
-  const raw = floatData(b);
-  if (!raw) return null;
   const f = decode(b);
+  const raw = floatData(f);
+  if (!raw) return null;
   const name = text(f.find((x) => x.no === TENSOR.name)?.b);
   const dims = f.filter((x) => x.no === TENSOR.dims).flatMap((x) => (x.wt === 0 ? [Number(x.v)] : packedVarints(x.b!)));
   return { name, dims, values: new Float32Array(new Uint8Array(raw).buffer) }; // copy: aligned
@@ -220,12 +219,13 @@ export function flushNegligibleWeights(model: Uint8Array): { bytes: Uint8Array; 
   let flushed = 0;
   for (const f of graph) {
     if (f.no !== GRAPH.initializer) continue;
-    const data = floatData(f.b!);
+    const tensor = decode(f.b!);
+    const data = floatData(tensor);
     if (!data) continue;
     const view = new DataView(data.buffer, data.byteOffset, data.length);
     let largest = 0;
     for (let i = 0; i < data.length; i += 4) largest = Math.max(largest, Math.abs(view.getFloat32(i, true)));
-    const isWeight = weights.has(text(decode(f.b!).find((x) => x.no === TENSOR.name)?.b));
+    const isWeight = weights.has(text(tensor.find((x) => x.no === TENSOR.name)?.b));
     const below = isWeight ? Math.max(SMALLEST_NORMAL, largest * NEGLIGIBLE) : SMALLEST_NORMAL;
     for (let i = 0; i < data.length; i += 4) {
       const v = view.getFloat32(i, true);
