@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
+import { graphqlBodyFromMultipart, isMultipart } from './api/multipart';
 import type { App } from './app';
 import { VerigateError } from './errors';
 
@@ -118,7 +119,16 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
   let body: unknown = undefined;
-  if (req.method === 'POST' && (headers.get('content-type') ?? '').includes('application/json')) {
+  const contentType = headers.get('content-type') ?? '';
+  if (req.method === 'POST' && isMultipart(contentType)) {
+    try {
+      body = await graphqlBodyFromMultipart(raw, contentType);
+    } catch (e) {
+      if (e instanceof VerigateError) return sendError(res, 400, e);
+      throw e;
+    }
+    headers.set('content-type', 'application/json'); // what Apollo gets is the parsed JSON request
+  } else if (req.method === 'POST' && contentType.includes('application/json')) {
     try {
       body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
     } catch {

@@ -1,13 +1,13 @@
-/** GraphQL inputs. Images arrive as base64 or data URIs and are validated in src/images. */
+/** GraphQL inputs. Images arrive as base64, data URIs or multipart file parts (src/api/multipart) and are validated in src/images. */
 import 'reflect-metadata';
 import { Field, ID, InputType } from 'type-graphql';
 import { CheckStatusEnum, ProviderEnum } from './types';
 
 @InputType()
 export class VerifyIdentityInput {
-  @Field({ nullable: true, description: 'Selfie, base64 or data URI (JPEG/PNG). Required unless livenessSessionId is given.' })
+  @Field({ nullable: true, description: 'Selfie (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here. Required unless livenessSessionId is given.' })
   selfie?: string;
-  @Field({ description: 'ID-document image, base64 or data URI (JPEG/PNG)' })
+  @Field({ description: 'ID-document image (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here' })
   document!: string;
   @Field({ nullable: true, description: 'Rekognition Face Liveness session whose reference image stands in for the selfie' })
   livenessSessionId?: string;

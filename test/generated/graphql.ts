@@ -94,7 +94,7 @@ export type TenantLimitsInput = {
 };
 
 export type VerifyIdentityInput = {
-  /** ID-document image, base64 or data URI (JPEG/PNG) */
+  /** ID-document image (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here */
   document: string;
   /** A repeat with the same key returns the stored result without calling providers again */
   idempotencyKey?: string | null | undefined;
@@ -102,7 +102,7 @@ export type VerifyIdentityInput = {
   livenessSessionId?: string | null | undefined;
   /** The caller's own id for the subject */
   referenceId?: string | null | undefined;
-  /** Selfie, base64 or data URI (JPEG/PNG). Required unless livenessSessionId is given. */
+  /** Selfie (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here. Required unless livenessSessionId is given. */
   selfie?: string | null | undefined;
 };
 

@@ -1,0 +1,114 @@
+/**
+ * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec, what
+ * apollo-upload-client and most mobile GraphQL clients send): the images travel as binary file
+ * parts instead of base64 inside JSON — a quarter fewer bytes on the wire, and no 600 KB JSON string
+ * to build, parse and collect.
+ *
+ *   operations  the usual JSON body, with null where each file goes
+ *   map         {"<file part name>": ["variables.input.selfie", …], …}
+ *   <name>      the file parts (their declared type and filename are ignored: src/images sniffs)
+ *
+ * Each file is put at its paths as the base64 string the image fields take anyway, so both
+ * transports go through one validation path (src/images) and one schema. The round trip costs
+ * ~0.3 ms for a 470 KB selfie + document. The body arrives already bounded by the server's body
+ * limit; anything off-spec is a BAD_REQUEST that says what is wrong.
+ */
+import busboy from 'busboy';
+import { VerigateError } from '../errors';
+
+/** more file parts than any operation has image fields: a request with more is not ours */
+const MAX_FILES = 8;
+const UNSAFE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const isMultipart = (contentType: string) => /^multipart\/form-data\b/i.test(contentType);
+
+/** The GraphQL request (`{query, variables, …}`) carried by a multipart body, files in place. */
+export async function graphqlBodyFromMultipart(raw: Buffer, contentType: string): Promise<Record<string, unknown>> {
+  const { fields, files } = await readParts(raw, contentType);
+  const operations = parseJsonField(fields, 'operations');
+  if (Array.isArray(operations)) throw bad('Batched requests are not supported');
+  if (!isObject(operations)) throw bad('"operations" must be a JSON object (the GraphQL request)');
+  const map = parseJsonField(fields, 'map');
+  if (!isObject(map)) throw bad('"map" must be a JSON object: {"<file part name>": ["variables.<path>", …]}');
+
+  for (const [name, paths] of Object.entries(map)) {
+    if (!Array.isArray(paths) || paths.length === 0 || !paths.every((p) => typeof p === 'string')) {
+      throw bad(`"map" entry "${name}" must be a non-empty array of paths such as "variables.input.selfie"`);
+    }
+    const file = files.get(name);
+    if (!file) throw bad(`"map" names the file part "${name}", but the request has no such file part`);
+    const value = file.toString('base64');
+    for (const path of paths) place(operations, path, value);
+  }
+  const unmapped = [...files.keys()].filter((name) => !Object.hasOwn(map, name));
+  if (unmapped.length) throw bad(`file part "${unmapped[0]}" is not in "map"`);
+  return operations;
+}
+
+async function readParts(raw: Buffer, contentType: string): Promise<{ fields: Map<string, string>; files: Map<string, Buffer> }> {
+  const fields = new Map<string, string>();
+  const files = new Map<string, Buffer>();
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: { 'content-type': contentType },
+      limits: { fields: 2, files: MAX_FILES, parts: 2 + MAX_FILES, fieldSize: raw.length },
+    });
+  } catch (e) {
+    throw bad(`malformed multipart request: ${(e as Error).message}`);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const fail = (message: string) => reject(bad(message));
+    parser.on('field', (name, value) => {
+      if (fields.has(name)) return fail(`the field "${name}" is sent twice`);
+      fields.set(name, value);
+    });
+    parser.on('file', (name, stream) => {
+      stream.on('error', (e: Error) => fail(`malformed multipart request: ${e.message}`));
+      if (files.has(name)) {
+        stream.resume();
+        return fail(`the file part "${name}" is sent twice`);
+      }
+      const chunks: Buffer[] = [];
+      files.set(name, Buffer.alloc(0));
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => files.set(name, Buffer.concat(chunks)));
+    });
+    parser.on('fieldsLimit', () => fail('a multipart request has two text fields, "operations" and "map"'));
+    parser.on('filesLimit', () => fail(`a multipart request carries at most ${MAX_FILES} files`));
+    parser.on('partsLimit', () => fail(`a multipart request carries at most ${MAX_FILES} files`));
+    parser.on('error', (e: Error) => fail(`malformed multipart request: ${e.message}`));
+    parser.on('close', resolve);
+    parser.end(raw);
+  });
+  return { fields, files };
+}
+
+function parseJsonField(fields: Map<string, string>, name: 'operations' | 'map'): unknown {
+  const text = fields.get(name);
+  if (text === undefined) throw bad(`the multipart request has no "${name}" field`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw bad(`"${name}" is not valid JSON`);
+  }
+}
+
+/** Puts `value` at `path` ("variables.input.selfie"), which must hold a null placeholder. */
+function place(operations: Record<string, unknown>, path: string, value: string): void {
+  const segments = path.split('.');
+  const refuse = () => bad(`"map" path "${path}" does not point to a null placeholder in the operation's variables`);
+  if (segments[0] !== 'variables' || segments.length < 2 || segments.some((s) => UNSAFE_SEGMENTS.has(s))) throw refuse();
+  let at: unknown = operations;
+  for (const segment of segments.slice(0, -1)) {
+    if (!isContainer(at) || !Object.hasOwn(at, segment)) throw refuse();
+    at = (at as Record<string, unknown>)[segment];
+  }
+  const last = segments[segments.length - 1];
+  if (!isContainer(at) || !Object.hasOwn(at, last) || (at as Record<string, unknown>)[last] !== null) throw refuse();
+  (at as Record<string, unknown>)[last] = value;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isContainer = (v: unknown): v is object => typeof v === 'object' && v !== null;
+const bad = (message: string) => new VerigateError('BAD_REQUEST', message);
