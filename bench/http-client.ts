@@ -10,7 +10,8 @@ export interface ClientRequest {
   name: string;
   url: string;
   headers: Record<string, string>;
-  body: string;
+  /** JSON text, or the bytes of a multipart body (the IPC channel uses structured clone) */
+  body: string | Uint8Array;
   /** dotted path into the JSON answer that must equal `equals` (the answer is checked every time) */
   expect: { path: string; equals: string };
 }
