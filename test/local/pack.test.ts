@@ -71,7 +71,7 @@ describe('alternative pack (YuNet + Silent-Face liveness from the shared models)
     await provider.init!();
     try {
       const c = { signal: new AbortController().signal, requestId: 't' };
-      const out = await provider.check({ probe: face('deepface/img2.jpg'), reference: face('deepface/img1.jpg'), match: true, liveness: true }, c);
+      const out = await provider.check({ probe: await face('deepface/img2.jpg'), reference: await face('deepface/img1.jpg'), match: true, liveness: true }, c);
       expect(out.match!.score).toBeGreaterThan(0.5);
       expect(out.liveness!.calibration).toBe('local/shared-minifasnet-v1');
       expect(out.raw.models).toMatchObject({ detector: expect.stringContaining('yunet') });

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { createLocalProvider } from '../../providers/local';
 import { type CheckOutcome, isProviderError, type Provider } from '../../providers/types';
-import { ctx, face, image } from './support';
+import { ctx, face, image, unchecked } from './support';
 
 let provider: Provider;
 
@@ -12,8 +12,8 @@ beforeAll(async () => {
 
 afterAll(() => provider.close!());
 
-const match = (probe: string, reference: string) =>
-  provider.check({ probe: face(probe), reference: face(reference), match: true, liveness: false }, ctx());
+const match = async (probe: string, reference: string) =>
+  provider.check({ probe: await face(probe), reference: await face(reference), match: true, liveness: false }, ctx());
 
 async function failure(p: Promise<unknown>) {
   const e = await p.then(
@@ -63,13 +63,13 @@ describe('local provider: bad input', () => {
 
   it('reports NO_FACE on a flat grey image', async () => {
     const grey = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#7f7f7f' } }).jpeg().toBuffer();
-    const e = await failure(provider.check({ probe: image(grey), reference: face('deepface/img2.jpg'), match: true, liveness: false }, ctx()));
+    const e = await failure(provider.check({ probe: await image(grey), reference: await face('deepface/img2.jpg'), match: true, liveness: false }, ctx()));
     expect(e).toMatchObject({ kind: 'BadInput', reason: 'NO_FACE' });
   });
 
   it('reports BAD_IMAGE on corrupt bytes', async () => {
     const corrupt = Buffer.from('\xff\xd8\xff\xe0 this is not really a jpeg', 'latin1');
-    const e = await failure(provider.check({ probe: image(corrupt), match: false, liveness: true }, ctx()));
+    const e = await failure(provider.check({ probe: unchecked(corrupt), match: false, liveness: true }, ctx()));
     expect(e).toMatchObject({ kind: 'BadInput', reason: 'BAD_IMAGE' });
     expect(e.retryable).toBe(false);
   });
@@ -77,7 +77,7 @@ describe('local provider: bad input', () => {
 
 describe('local provider: liveness and health', () => {
   it('scores the print/replay attacks below the real capture', async () => {
-    const live = async (file: string) => (await provider.check({ probe: face(file), match: false, liveness: true }, ctx())).liveness!;
+    const live = async (file: string) => (await provider.check({ probe: await face(file), match: false, liveness: true }, ctx())).liveness!;
     const [real, f1, f2] = await Promise.all(['silent-face/image_T1.jpg', 'silent-face/image_F1.jpg', 'silent-face/image_F2.jpg'].map(live));
     expect(real).toMatchObject({ scale: 'unit' });
     expect(real.score).toBeGreaterThan(f1.score);
@@ -85,8 +85,8 @@ describe('local provider: liveness and health', () => {
   });
 
   it('reports quality findings instead of silently accepting a tiny face', async () => {
-    const tiny = await sharp(face('deepface/img2.jpg').bytes).resize({ width: 110 }).jpeg().toBuffer();
-    const out = await provider.check({ probe: image(tiny), reference: face('deepface/img1.jpg'), match: true, liveness: false }, ctx());
+    const tiny = await sharp((await face('deepface/img2.jpg')).bytes).resize({ width: 110 }).jpeg().toBuffer();
+    const out = await provider.check({ probe: await image(tiny), reference: await face('deepface/img1.jpg'), match: true, liveness: false }, ctx());
     expect(out.quality).toContain('FACE_TOO_SMALL');
   });
 
