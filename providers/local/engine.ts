@@ -1,12 +1,17 @@
 /**
  * The face engine for one image, as named ordered stages:
  *   decode → detect → choose → landmarks → align → embed, with liveness and quality beside them.
+ * Coarse to fine: the working image is shrunk to `maxSide`, which keeps every common photo cheap;
+ * when that leaves the face fewer pixels than the embedder reads, or finds no face at all (an ID
+ * card on a scanned page, a document photographed from afar), `search` decodes again at twice the
+ * resolution and, if no face is known yet, looks for it tile by tile (detector.ts). Only such
+ * images pay for it.
  * It runs inside a worker thread (worker.ts); the provider compares the embeddings.
  */
 import type { ReasonCode } from '../types';
 import { type Detector, createDetector } from './detector';
 import { type Embedder, cosine, createEmbedder } from './embedder';
-import { type Box, boxArea } from './geometry';
+import { type Box, boxArea, boxSide, scaleBox } from './geometry';
 import { prepareModel } from './graph';
 import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks';
 import { type LivenessModel, createLiveness } from './liveness';
@@ -15,7 +20,7 @@ import { findings, measure, type QualityMeasures } from './quality';
 import { BadImageError, type DecodeOptions, decode, oriented } from './raster';
 import { type Model, expectNames, openModel } from './runtime';
 
-export const STAGES = ['decode', 'detect', 'choose', 'landmarks', 'align', 'embed', 'liveness', 'quality'] as const;
+export const STAGES = ['decode', 'detect', 'search', 'choose', 'landmarks', 'align', 'embed', 'liveness', 'quality'] as const;
 export type StageName = (typeof STAGES)[number];
 
 /** probe: the live capture, must hold one dominant face; reference: the document, largest face wins */
@@ -63,6 +68,8 @@ export interface Engine {
 }
 
 const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280 };
+/** the search's resolution, in working resolutions (2: a 12 Mpx photo is searched at 2560×1920) */
+const FINE_FACTOR = 2;
 /** on a probe, a second face at least this fraction of the largest's area makes the capture ambiguous */
 const COMPARABLE_FACE_AREA = 0.3;
 
@@ -98,12 +105,21 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
       return result;
     };
 
-    const img = await stage('decode', () =>
-      decode(bytes, decodeOpts, req.upright).catch((e: unknown) => {
+    const decodeAt = (maxSide: number) =>
+      decode(bytes, { ...decodeOpts, maxSide }, req.upright).catch((e: unknown) => {
         throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
-      }),
-    );
-    const boxes = await stage('detect', () => detector.detect(img));
+      });
+    let img = await stage('decode', () => decodeAt(decodeOpts.maxSide));
+    let boxes = await stage('detect', () => detector.detect(img));
+    const largest = Math.max(...boxes.map(boxSide)); // −Infinity when none
+    if (boxes.length === 0 || (img.scale < 1 && largest < emb.width)) {
+      const coarse = img;
+      ({ img, boxes } = await stage('search', async () => {
+        const fine = coarse.scale < 1 ? await decodeAt(FINE_FACTOR * decodeOpts.maxSide) : coarse;
+        const found = boxes.length > 0 ? boxes.map((b) => scaleBox(b, fine.scale / coarse.scale)) : await detector.detectTiled(fine);
+        return { img: fine, boxes: found };
+      }));
+    }
     const face = await stage('choose', () => chooseFace(boxes, req.role));
     const points = await stage('landmarks', () => landmarks.locate(img, face));
     const five = fivePoints(points);

@@ -14,6 +14,9 @@ export interface Box {
 export const boxWidth = (b: Box) => b.x2 - b.x1;
 export const boxHeight = (b: Box) => b.y2 - b.y1;
 export const boxArea = (b: Box) => Math.max(0, boxWidth(b)) * Math.max(0, boxHeight(b));
+/** the longer side */
+export const boxSide = (b: Box) => Math.max(boxWidth(b), boxHeight(b));
+export const scaleBox = (b: Box, k: number): Box => ({ x1: b.x1 * k, y1: b.y1 * k, x2: b.x2 * k, y2: b.y2 * k, score: b.score });
 
 export function iou(a: Box, b: Box): number {
   const w = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);

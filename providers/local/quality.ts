@@ -8,7 +8,7 @@ import type { ReasonCode } from '../types';
 import type { Point } from './geometry';
 
 export interface QualityMeasures {
-  /** distance between the eye centres, working-image pixels */
+  /** distance between the eye centres, in pixels of the image the face was analysed in (engine.ts: working or fine) */
   eyeDistance: number;
   /** variance of the Laplacian of the aligned face's green plane (0..255 units) */
   sharpness: number;

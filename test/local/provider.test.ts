@@ -75,6 +75,65 @@ describe('local provider: bad input', () => {
   });
 });
 
+/**
+ * Coarse to fine (engine.ts): real photos placed small in large frames, as an ID page photographed
+ * from afar. The whole-image passes see a 4000×3000 frame at 1280×960; these faces are found and
+ * measured at 2560×1920, tile by tile when the coarse passes found nothing.
+ */
+describe('local provider: small faces in large frames', () => {
+  /** `file` scaled to `fraction` of a 4000×3000 frame's width, its left edge at `left`, top at 1200 */
+  const inFrame = async (placed: Array<{ file: string; fraction: number; left: number; top?: number }>) => {
+    const layers = await Promise.all(
+      placed.map(async (p) => ({ input: await sharp((await face(p.file)).bytes).rotate().resize(Math.round(4000 * p.fraction)).toBuffer(), left: p.left, top: p.top ?? 1200 })),
+    );
+    const frame = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#8a7f70' } }).composite(layers).jpeg({ quality: 90 }).toBuffer();
+    return image(frame);
+  };
+  const checkWith = async (probe: string, reference: Awaited<ReturnType<typeof inFrame>>) =>
+    provider.check({ probe: await face(probe), reference, match: true, liveness: false }, ctx());
+  const timings = (out: CheckOutcome) => (out.raw.reference as { timingsMs: Record<string, number> }).timingsMs;
+
+  it('finds the face of a passport page that fills 15% of the frame, and matches it', async () => {
+    const page = await inFrame([{ file: 'idenfy-documents/TheresaMay.jpg', fraction: 0.15, left: 1500 }]);
+    const same = await checkWith('idenfy-documents/TheresaMayFace.jpg', page);
+    const other = await checkWith('idenfy-documents/BarackObamaFace.jpg', page);
+    expect(timings(same)).toHaveProperty('search');
+    expect(same.match!.score).toBeGreaterThan(0.65); // the page on its own: 0.755
+    expect(other.match!.score).toBeLessThan(0.3);
+  });
+
+  it('measures a face the working image would shrink below the embedder input at twice the resolution', async () => {
+    const page = await inFrame([{ file: 'idenfy-documents/TheresaMay.jpg', fraction: 0.2, left: 1500 }]);
+    const out = await checkWith('idenfy-documents/TheresaMayFace.jpg', page);
+    expect(timings(out)).toHaveProperty('search');
+    // ~86 px face: too small at 1280×960 (eye distance under 20 px there), not at 2560×1920
+    expect(out.quality).not.toContain('FACE_TOO_SMALL');
+    expect(out.match!.score).toBeGreaterThan(0.7);
+  });
+
+  it('counts each small face once: one straddling a tile edge is one face, two far apart are MULTIPLE_FACES', async () => {
+    // Tiles of the 2560×1920 fine image start at x = 0, 640, 1280 and y = 0, 480, 960: inner edges
+    // at x = 1000, 2000, 3000 and y = 750, 1500, 2250 in the frame. This 150 px photo sits across
+    // the edges at x = 2000 and y = 1500, where (measured) a tile sees the cut half as a second
+    // face of over half the whole one's area; only the whole face may count.
+    const straddling = await inFrame([{ file: 'idenfy-documents/BarackObamaFace.jpg', fraction: 0.0375, left: 1920, top: 1404 }]);
+    const one = await provider.check({ probe: straddling, match: false, liveness: false }, ctx());
+    expect((one.raw.probe as { facesFound: number }).facesFound).toBe(1);
+    const two = await inFrame([
+      { file: 'idenfy-documents/TheresaMayFace.jpg', fraction: 0.05, left: 600 },
+      { file: 'idenfy-documents/BarackObamaFace.jpg', fraction: 0.05, left: 3200 },
+    ]);
+    const e = await failure(provider.check({ probe: two, match: false, liveness: false }, ctx()));
+    expect(e).toMatchObject({ kind: 'BadInput', reason: 'MULTIPLE_FACES' });
+  });
+
+  it('still reports NO_FACE on a large frame without a face, after searching it', async () => {
+    const empty = await inFrame([{ file: 'silent-face/image_F2.jpg', fraction: 0.01, left: 10 }]);
+    const e = await failure(provider.check({ probe: empty, match: false, liveness: false }, ctx()));
+    expect(e).toMatchObject({ kind: 'BadInput', reason: 'NO_FACE' });
+  });
+});
+
 describe('local provider: liveness and health', () => {
   it('scores the print/replay attacks below the real capture', async () => {
     const live = async (file: string) => (await provider.check({ probe: await face(file), match: false, liveness: true }, ctx())).liveness!;
