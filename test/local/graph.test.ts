@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPack } from '../../providers/local';
-import { decomposePRelu, flushNegligibleWeights, prepareModel } from '../../providers/local/graph';
+import { CHANNEL_BLOCK, decomposePRelu, flushNegligibleWeights, prepareModel, widenDepthwise } from '../../providers/local/graph';
 import { readVerified, type TensorInput } from '../../providers/local/pack';
 import { decode, rectView, sampleTensor } from '../../providers/local/raster';
 import { openModel } from '../../providers/local/runtime';
@@ -92,11 +92,36 @@ describe('negligible weights', () => {
     for (const spec of liveness) expect(flushNegligibleWeights(readVerified(shared, spec)).flushed).toBe(0);
   });
 
-  it('leaves a model with nothing to flush byte for byte; prepareModel does both rewrites', () => {
+  it('leaves a model with nothing to flush byte for byte; prepareModel does all three rewrites', () => {
     const detector = readVerified(pack, models.detector);
     expect(flushNegligibleWeights(detector).bytes).toBe(detector);
     const prepared = prepareModel(readVerified(pack, models.embedder));
-    expect(prepared).toMatchObject({ prelu: 33, flushed: 203561 });
+    expect(prepared).toMatchObject({ prelu: 33, flushed: 203561, widened: 0 });
+    expect(prepareModel(readVerified(pack, models.liveness[0]))).toMatchObject({ prelu: 33, flushed: 41603, widened: 15 });
     expect(counted(prepared.bytes)).toBe(0);
+  });
+});
+
+describe('depthwise widening', () => {
+  const shared = loadPack({ pack: 'shared-yunet' });
+  const miniFasNets = [
+    { label: 'fr_liveness', pack, spec: models.liveness[0] },
+    ...shared.manifest.models.liveness.map((spec) => ({ label: spec.file, pack: shared, spec })),
+  ];
+
+  it.each(miniFasNets)('$label: its 15 odd-width blocks widened to whole channel blocks, outputs unchanged on real faces', async ({ pack: p, spec }) => {
+    const original = readVerified(p, spec);
+    const wide = widenDepthwise(original);
+    expect(wide.widened).toBe(15);
+    expect(widenDepthwise(wide.bytes).widened).toBe(0); // nothing odd left
+    expect(CHANNEL_BLOCK % 8).toBe(0);
+    await expectSameOutputs(spec, original, wide.bytes);
+    await expectSameOutputs(spec, original, prepareModel(original).bytes); // with the other rewrites
+  });
+
+  it('leaves models without such blocks byte for byte', () => {
+    const others = [models.detector, models.landmarks, models.embedder].map((spec) => readVerified(pack, spec));
+    others.push(readVerified(shared, shared.manifest.models.detector));
+    for (const bytes of others) expect(widenDepthwise(bytes)).toEqual({ bytes, widened: 0 });
   });
 });
