@@ -46,8 +46,10 @@ export class BadImageError extends Error {}
 export async function decode(bytes: Uint8Array, opts: DecodeOptions, upright?: { width: number; height: number }): Promise<Rgb> {
   try {
     const limits = { limitInputPixels: opts.maxInputPixels, failOn: 'error' } as const;
+    // a claim without a size (0×0: bytes no edge check measured) is no claim
+    const claim = upright && upright.width > 0 && upright.height > 0 ? upright : undefined;
     const { width, height, orientation = 1 }: { width: number; height: number; orientation?: number } =
-      upright ?? (await sharp(bytes, limits).metadata());
+      claim ?? (await sharp(bytes, limits).metadata());
     let pipeline = sharp(bytes, limits);
     if (Math.max(width, height) > opts.maxSide) {
       pipeline = pipeline.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true });

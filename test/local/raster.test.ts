@@ -113,4 +113,10 @@ describe('decode and EXIF orientation', () => {
     }
     await expect(decode(Buffer.from('not an image'), OPTS, { width: 10, height: 10 })).rejects.toThrow(/cannot be decoded/);
   });
+
+  it('reads the header when told a size of 0×0 (unmeasured bytes) instead of scaling by 1/0', async () => {
+    const big = await sharp(upright).resize(2560, 1920).jpeg().toBuffer();
+    const img = await decode(big, OPTS, { width: 0, height: 0 });
+    expect([img.width, img.height, img.scale]).toEqual([1280, 960, 0.5]);
+  });
 });
