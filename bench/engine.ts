@@ -13,11 +13,12 @@ import { parseArgs } from 'node:util';
 import { createLocalEngine, createLocalProvider } from '../providers/local';
 import type { ImageInput } from '../providers/types';
 import { auc, eer, presentationErrors, readLiveness, readPairs, scoreLiveness, scorePairs, sharedFacesDir, tarAtFmr } from '../src/eval';
+import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
 import { DEFAULT_THRESHOLDS } from '../src/verification/decision';
 
 const FACES = sharedFacesDir();
-/** a 640×480 selfie and a 537×376 passport page: the typical verification */
+/** a 480×640 selfie (stored 640×480 with EXIF orientation 6) and a 537×376 passport page: the typical verification */
 const PROBE = 'silent-face/image_T1.jpg';
 const REFERENCE = 'idenfy-documents/BarackHusseinObama.jpg';
 const PAIR_FILES = ['pairs_deepface.tsv', 'pairs_face_recognition.tsv', 'pairs_idenfy_documents.tsv', 'pairs_nvlong21.tsv'];
@@ -26,15 +27,16 @@ const LIVENESS_FILES = ['liveness_labels_nvlong21.tsv', 'liveness_labels.tsv'];
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const ms = (v: number) => Number(v.toFixed(1));
 
-function input(rel: string): ImageInput {
-  const bytes = readFileSync(join(FACES, rel));
-  return { bytes, format: 'jpeg', width: 0, height: 0, sha256: '' };
-}
+/**
+ * The image as the gateway hands it to the engine: validated, measured and upright (a file with an
+ * EXIF orientation, as the probe here, is turned upright at the edge, outside this measurement).
+ */
+const input = (rel: string): Promise<ImageInput> => parseImageInput(readFileSync(join(FACES, rel)).toString('base64'), rel);
 
 async function latency(requests: number) {
   const provider = createLocalProvider({});
   await provider.init!();
-  const req = { probe: input(PROBE), reference: input(REFERENCE), match: true, liveness: true };
+  const req = { probe: await input(PROBE), reference: await input(REFERENCE), match: true, liveness: true };
   const ctx = { signal: new AbortController().signal, requestId: 'bench' };
   const once = async () => {
     const t0 = performance.now();
@@ -121,7 +123,7 @@ async function faceApi(requests: number) {
         tensor.dispose();
       }
     };
-    const [p, r] = [input(PROBE).bytes, input(REFERENCE).bytes];
+    const [p, r] = [(await input(PROBE)).bytes, (await input(REFERENCE)).bytes];
     const once = async () => {
       const t0 = performance.now();
       faceapi.euclideanDistance(await describe(p), await describe(r));
