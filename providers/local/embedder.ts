@@ -16,8 +16,8 @@ const ARCFACE_112: readonly Point[] = [
 export interface Embedder {
   /** the aligned face tensor (also used for the blur measure) */
   align(img: Rgb, five: readonly Point[]): Float32Array;
-  /** unit-length embedding */
-  embed(aligned: Float32Array): Promise<Float32Array>;
+  /** unit-length embedding, and the length of the model's output before it was normalised */
+  embed(aligned: Float32Array): Promise<{ embedding: Float32Array; norm: number }>;
 }
 
 export function createEmbedder(spec: EmbedderSpec, model: Model): Embedder {
@@ -27,8 +27,8 @@ export function createEmbedder(spec: EmbedderSpec, model: Model): Embedder {
     align: (img, five) => sampleTensor(img, similarityInverse(five, template), input),
     async embed(aligned) {
       const v = (await model.run(input.name, aligned, [1, 3, input.height, input.width]))[output.embedding];
-      const norm = Math.hypot(...v) || 1;
-      return v.map((x) => x / norm);
+      const norm = Math.hypot(...v);
+      return { embedding: v.map((x) => x / (norm || 1)), norm };
     },
   };
 }

@@ -66,6 +66,12 @@ const Embedder = z.object({
   ...ModelFile,
   input: TensorInput,
   output: z.object({ embedding: z.string(), decoding: z.literal('l2-normalise') }),
+  /**
+   * An upright face's embedding is long, a turned one's short (the model never saw one). Under
+   * this length (before normalising) the engine also tries the face turned by a quarter, a half
+   * and three quarters, and keeps the longest. Measured per model; absent: no such search.
+   */
+  uprightNorm: z.number().positive().optional(),
 });
 
 const Liveness = z.object({

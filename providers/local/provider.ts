@@ -123,6 +123,7 @@ function auditOf(r: FaceReport) {
     box: [round(x1), round(y1), round(x2), round(y2)],
     detectorScore: Number(score.toFixed(3)),
     facesFound: r.facesFound,
+    turned: r.turned,
     quality: r.quality,
     measures: Object.fromEntries(Object.entries(r.measures).map(([k, v]) => [k, Number(v.toFixed(2))])),
     timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Number(v.toFixed(1))])),

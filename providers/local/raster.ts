@@ -73,8 +73,13 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, upright?: {
 /** The upright view of a stored raster with EXIF orientation 1–8 (anything else: as stored). */
 export function oriented(stored: Raster, orientation: number, scale = 1): Rgb {
   const { width: w, height: h } = stored;
+  const swapped = orientation >= 5 && orientation <= 8;
+  return { stored, width: swapped ? h : w, height: swapped ? w : h, toStored: orientationMap(orientation, w, h), scale };
+}
+
+/** For EXIF orientation 1–8 of a w×h stored raster: upright (u, v) → stored (a·u + b·v + tx, c·u + d·v + ty). */
+function orientationMap(orientation: number, w: number, h: number): Affine {
   const [W, H] = [w - 1, h - 1];
-  // upright (u, v) → stored (a·u + b·v + tx, c·u + d·v + ty)
   const maps: Record<number, Affine> = {
     2: { a: -1, b: 0, c: 0, d: 1, tx: W, ty: 0 }, // mirrored
     3: { a: -1, b: 0, c: 0, d: -1, tx: W, ty: H }, // rotated 180°
@@ -84,9 +89,21 @@ export function oriented(stored: Raster, orientation: number, scale = 1): Rgb {
     7: { a: 0, b: -1, c: -1, d: 0, tx: W, ty: H }, // transversed
     8: { a: 0, b: -1, c: 1, d: 0, tx: W, ty: 0 }, // stored 90° clockwise
   };
-  const toStored = maps[orientation] ?? { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 };
-  const swapped = orientation >= 5 && orientation <= 8;
-  return { stored, width: swapped ? h : w, height: swapped ? w : h, toStored, scale };
+  return maps[orientation] ?? { a: 1, b: 0, c: 0, d: 1, tx: 0, ty: 0 };
+}
+
+/** the EXIF orientation whose upright view is its raster turned clockwise by 1, 2, 3 quarters */
+const QUARTER_TURNS = { 1: 6, 2: 3, 3: 8 } as const;
+
+/**
+ * `img` turned clockwise by `quarters` × 90°, sharing its pixels (and mip levels), and the map
+ * from the turned view's pixels back to `img`'s.
+ */
+export function turned(img: Rgb, quarters: 1 | 2 | 3): { view: Rgb; toImage: Affine } {
+  const toImage = orientationMap(QUARTER_TURNS[quarters], img.width, img.height);
+  const swap = quarters !== 2;
+  const view = { stored: img.stored, width: swap ? img.height : img.width, height: swap ? img.width : img.height, toStored: compose(img.toStored, toImage), scale: img.scale };
+  return { view, toImage };
 }
 
 /** Maps output pixel (x, y) to source point (a·x + b·y + tx, c·x + d·y + ty). */

@@ -102,6 +102,21 @@ describe('local engine through the gateway', () => {
     expect(other.reasons).toContain('FACE_MISMATCH');
   });
 
+  it('verifyIdentity: a passport page scanned sideways and one photographed from afar are still ACCEPTED', async () => {
+    const page = faceBytes('idenfy-documents/TheresaMay.jpg');
+    const sideways = await sharp(page).rotate(90).jpeg({ quality: 92 }).toBuffer();
+    const small = await sharp(page).resize(600).toBuffer();
+    const afar = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#8a7f70' } })
+      .composite([{ input: small, left: 1500, top: 1200 }])
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    for (const document of [sideways, afar]) {
+      const res = await h.gql(VerifyIdentityDocument, { input: { selfie: faceBase64('idenfy-documents/TheresaMayFace.jpg'), document: document.toString('base64') } }, tenant.key);
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.verifyIdentity).toMatchObject({ status: 'ACCEPTED', provider: 'local' });
+    }
+  });
+
   it('flags the print and replay attacks, and passes the real capture', async () => {
     const results = await Promise.all(
       readLabels('liveness_labels.tsv').map(async ({ path, real }) => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TensorInput } from '../../providers/local/pack';
-import { type Affine, decode, oriented, type Rgb, rectView, sampleTensor } from '../../providers/local/raster';
+import { type Affine, decode, oriented, type Rgb, rectView, sampleTensor, turned } from '../../providers/local/raster';
 import { FACES } from './support';
 
 const OPTS = { maxInputPixels: 4e7, maxSide: 1280 };
@@ -94,6 +94,25 @@ describe('decode and EXIF orientation', () => {
       const worst = Math.max(...a.map((v, i) => Math.abs(v - b[i])));
       expect(worst).toBeLessThan(1e-4);
     }
+  });
+
+  it.each([1, 2, 3] as const)('a view turned by %i quarter(s) reads like the image turned by sharp', async (quarters) => {
+    const img = await decode(upright, OPTS);
+    const { view: ours, toImage } = turned(img, quarters);
+    const reference = await sharp(upright).rotate(90 * quarters).raw().toBuffer({ resolveWithObject: true });
+    const theirs = oriented({ data: new Uint8Array(reference.data), width: reference.info.width, height: reference.info.height }, 1);
+    expect([ours.width, ours.height]).toEqual([theirs.width, theirs.height]);
+    for (const [view, spec, aa] of [
+      [rectView(0, 0, ours.width, ours.height, RGB.width, RGB.height), RGB, true],
+      [rectView(100, 80, 60, 50, RGB.width, RGB.height), RGB, false],
+    ] as Array<[Affine, TensorInput, boolean]>) {
+      const a = sampleTensor(ours, view, spec, aa);
+      const b = sampleTensor(theirs, view, spec, aa);
+      expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-4);
+    }
+    // and the map back: the turned view's top-left pixel is the image's corner it came from
+    const corner = [toImage.tx, toImage.ty];
+    expect(corner).toEqual([[0, img.height - 1], [img.width - 1, img.height - 1], [img.width - 1, 0]][quarters - 1]);
   });
 
   it('keeps the scale of a shrunk photo and refuses bytes that are not an image', async () => {
