@@ -11,6 +11,7 @@
  * person: a confident false reject). The embedder, trained on upright faces, gives a turned face
  * a short embedding: when it is shorter than the pack's `uprightNorm` (or no face was found),
  * `turn` tries the image turned by one, two and three quarters and keeps the longest embedding.
+ * Only analyses that embed the face can tell: a liveness-only check sees the image as sent.
  * Measured for fr_feature over the 86 shared pair images and 3 degraded variants of each: the
  * upright face had the longest embedding in all 344; upright lengths 2.48–4.98, turned ≤ 3.12;
  * under 3.0 (the default pack's setting), 6.4% of upright images pay the search (~45–65 ms) and
