@@ -1,6 +1,7 @@
 /**
  * The face engine for one image, as named ordered stages:
- *   decode → detect → choose → landmarks → align → embed, with liveness and quality beside them.
+ *   decode → detect → [search] → choose → landmarks → align → embed → [turn], with liveness and
+ *   quality beside them (the bracketed stages run only for the images that need them).
  * Coarse to fine: the working image is shrunk to `maxSide`, which keeps every common photo cheap;
  * when that leaves the face fewer pixels than the embedder reads, or finds no face at all (an ID
  * card on a scanned page, a document photographed from afar), `search` decodes again at twice the
