@@ -25,28 +25,34 @@ export function sharedFacesDir(): string {
     : resolve(PROJECT_ROOT, '../shared/faces');
 }
 
-function rows(file: string): string[][] {
-  return readFileSync(file, 'utf8')
+/**
+ * The tab-separated rows of a labelled file, numbered, without comments (`#`), blank lines or a
+ * UTF-8 byte order mark (`trim` takes it). A first row whose label column (`labelAt`) holds none
+ * of `labels` is a header (`img_a  img_b  same`) and is left out; any later one is an error.
+ */
+function rows(file: string, labelAt: number, labels: readonly string[]): Array<{ row: string[]; n: number }> {
+  const all = readFileSync(file, 'utf8')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.split('\t'));
+    .map((l, i) => ({ row: l.split('\t'), n: i + 1 }));
+  return all.length > 0 && !labels.includes(all[0].row[labelAt] ?? '') ? all.slice(1) : all;
 }
 
 /** Paths come back absolute (they are relative to the file in the file). */
 export function readPairs(file: string): LabelledPair[] {
   const dir = dirname(resolve(file));
   if (file.endsWith('.csv')) return readDeepfaceCsv(file, dir);
-  return rows(file).map((r, i) => {
-    if (r.length < 3 || !['0', '1'].includes(r[2])) throw new Error(`${file}: row ${i + 1} is not img_a<TAB>img_b<TAB>1|0`);
+  return rows(file, 2, ['0', '1']).map(({ row: r, n }) => {
+    if (r.length < 3 || !['0', '1'].includes(r[2])) throw new Error(`${file}: row ${n} is not img_a<TAB>img_b<TAB>1|0`);
     return { a: resolve(dir, r[0]), b: resolve(dir, r[1]), same: r[2] === '1' };
   });
 }
 
 export function readLiveness(file: string): LivenessSample[] {
   const dir = dirname(resolve(file));
-  return rows(file).map((r, i) => {
-    if (r.length < 2 || !['real', 'spoof'].includes(r[1])) throw new Error(`${file}: row ${i + 1} is not path<TAB>real|spoof`);
+  return rows(file, 1, ['real', 'spoof']).map(({ row: r, n }) => {
+    if (r.length < 2 || !['real', 'spoof'].includes(r[1])) throw new Error(`${file}: row ${n} is not path<TAB>real|spoof`);
     return { path: resolve(dir, r[0]), real: r[1] === 'real' };
   });
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auc, eer, fitTable, runEval, tarAtFmr } from '../../src/eval';
+import { auc, eer, fitTable, readLiveness, readPairs, runEval, tarAtFmr } from '../../src/eval';
 import { fmrOf } from '../../src/verification/calibration';
 import { FACES } from './support';
 
@@ -21,6 +21,33 @@ describe('eval metrics', () => {
     expect(fmrOf(table, top).fmr).toBeCloseTo(1e-3);
     expect(fmrOf(table, top + 0.2)).toMatchObject({ extrapolated: true });
     expect(fmrOf(table, top + 0.2).fmr).toBeLessThan(1e-4);
+  });
+});
+
+describe('labelled files', () => {
+  const write = (name: string, text: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'verigate-sets-')), name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  it('reads pairs relative to the file, past comments, a header row, a byte order mark and CRLF', () => {
+    const file = write('pairs.tsv', '\uFEFFimg_a\timg_b\tsame\r\n# a comment\r\na.jpg\tsub/b.jpg\t1\r\n\r\nc.jpg\td.jpg\t0\r\n');
+    const dir = join(file, '..');
+    expect(readPairs(file)).toEqual([
+      { a: join(dir, 'a.jpg'), b: join(dir, 'sub/b.jpg'), same: true },
+      { a: join(dir, 'c.jpg'), b: join(dir, 'd.jpg'), same: false },
+    ]);
+    const marked = write('marked.tsv', '\uFEFFa.jpg\tb.jpg\t1\n'); // a byte order mark before the first path
+    expect(readPairs(marked)[0].a).toBe(join(marked, '..', 'a.jpg'));
+    const liveness = write('live.tsv', 'path\tlabel\nx.jpg\treal\ny.jpg\tspoof\n');
+    expect(readLiveness(liveness).map((s) => s.real)).toEqual([true, false]);
+  });
+
+  it('names the row that is not a pair (a header is only ever the first)', () => {
+    const file = write('pairs.tsv', 'a.jpg\tb.jpg\t1\nc.jpg\td.jpg\tyes\n');
+    expect(() => readPairs(file)).toThrow(/row 2 is not img_a<TAB>img_b<TAB>1\|0/);
+    expect(() => readLiveness(write('live.tsv', 'x.jpg\treal\ny.jpg\tfake\n'))).toThrow(/row 2 is not path<TAB>real\|spoof/);
   });
 });
 
