@@ -3,7 +3,7 @@
  * `file_x,file_y,Decision|decision` header, as serengil/deepface ships them beside its photos) and
  * liveness files (`path<TAB>real|spoof`).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../paths';
 
@@ -39,22 +39,32 @@ function rows(file: string, labelAt: number, labels: readonly string[]): Array<{
   return all.length > 0 && !labels.includes(all[0].row[labelAt] ?? '') ? all.slice(1) : all;
 }
 
+/** `path`, which row `n` of `file` names: a missing image stops the run before anything is scored. */
+function image(file: string, n: number, path: string): string {
+  if (!existsSync(path)) throw new Error(`${file}: row ${n}: no such image ${path}`);
+  return path;
+}
+
 /** Paths come back absolute (they are relative to the file in the file). */
 export function readPairs(file: string): LabelledPair[] {
   const dir = dirname(resolve(file));
   if (file.endsWith('.csv')) return readDeepfaceCsv(file, dir);
-  return rows(file, 2, ['0', '1']).map(({ row: r, n }) => {
+  const pairs = rows(file, 2, ['0', '1']).map(({ row: r, n }) => {
     if (r.length < 3 || !['0', '1'].includes(r[2])) throw new Error(`${file}: row ${n} is not img_a<TAB>img_b<TAB>1|0`);
-    return { a: resolve(dir, r[0]), b: resolve(dir, r[1]), same: r[2] === '1' };
+    return { a: image(file, n, resolve(dir, r[0])), b: image(file, n, resolve(dir, r[1])), same: r[2] === '1' };
   });
+  if (pairs.length === 0) throw new Error(`${file}: no rows img_a<TAB>img_b<TAB>1|0`);
+  return pairs;
 }
 
 export function readLiveness(file: string): LivenessSample[] {
   const dir = dirname(resolve(file));
-  return rows(file, 1, ['real', 'spoof']).map(({ row: r, n }) => {
+  const samples = rows(file, 1, ['real', 'spoof']).map(({ row: r, n }) => {
     if (r.length < 2 || !['real', 'spoof'].includes(r[1])) throw new Error(`${file}: row ${n} is not path<TAB>real|spoof`);
-    return { path: resolve(dir, r[0]), real: r[1] === 'real' };
+    return { path: image(file, n, resolve(dir, r[0])), real: r[1] === 'real' };
   });
+  if (samples.length === 0) throw new Error(`${file}: no rows path<TAB>real|spoof`);
+  return samples;
 }
 
 /**

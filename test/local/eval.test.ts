@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { auc, eer, fitTable, readLiveness, readPairs, runEval, tarAtFmr } from '../../src/eval';
@@ -25,29 +25,37 @@ describe('eval metrics', () => {
 });
 
 describe('labelled files', () => {
-  const write = (name: string, text: string) => {
-    const file = join(mkdtempSync(join(tmpdir(), 'verigate-sets-')), name);
-    writeFileSync(file, text);
-    return file;
+  /** a pair file of real images in a folder of its own, `sub/` included */
+  const folder = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verigate-sets-'));
+    mkdirSync(join(dir, 'sub'));
+    for (const name of ['a.jpg', 'sub/b.jpg', 'c.jpg', 'd.jpg']) copyFileSync(join(FACES, 'deepface/img1.jpg'), join(dir, name));
+    return (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
   };
 
   it('reads pairs relative to the file, past comments, a header row, a byte order mark and CRLF', () => {
+    const write = folder();
     const file = write('pairs.tsv', '\uFEFFimg_a\timg_b\tsame\r\n# a comment\r\na.jpg\tsub/b.jpg\t1\r\n\r\nc.jpg\td.jpg\t0\r\n');
     const dir = join(file, '..');
     expect(readPairs(file)).toEqual([
       { a: join(dir, 'a.jpg'), b: join(dir, 'sub/b.jpg'), same: true },
       { a: join(dir, 'c.jpg'), b: join(dir, 'd.jpg'), same: false },
     ]);
-    const marked = write('marked.tsv', '\uFEFFa.jpg\tb.jpg\t1\n'); // a byte order mark before the first path
-    expect(readPairs(marked)[0].a).toBe(join(marked, '..', 'a.jpg'));
-    const liveness = write('live.tsv', 'path\tlabel\nx.jpg\treal\ny.jpg\tspoof\n');
+    const marked = write('marked.tsv', '\uFEFFa.jpg\tc.jpg\t1\n'); // a byte order mark before the first path
+    expect(readPairs(marked)[0].a).toBe(join(dir, 'a.jpg'));
+    const liveness = write('live.tsv', 'path\tlabel\na.jpg\treal\nc.jpg\tspoof\n');
     expect(readLiveness(liveness).map((s) => s.real)).toEqual([true, false]);
   });
 
-  it('names the row that is not a pair (a header is only ever the first)', () => {
-    const file = write('pairs.tsv', 'a.jpg\tb.jpg\t1\nc.jpg\td.jpg\tyes\n');
-    expect(() => readPairs(file)).toThrow(/row 2 is not img_a<TAB>img_b<TAB>1\|0/);
-    expect(() => readLiveness(write('live.tsv', 'x.jpg\treal\ny.jpg\tfake\n'))).toThrow(/row 2 is not path<TAB>real\|spoof/);
+  it('stops before scoring anything: a row that is not a pair, a missing image, no rows at all', () => {
+    const write = folder();
+    expect(() => readPairs(write('p1.tsv', 'a.jpg\tc.jpg\t1\nc.jpg\td.jpg\tyes\n'))).toThrow(/row 2 is not img_a<TAB>img_b<TAB>1\|0/);
+    expect(() => readLiveness(write('l1.tsv', 'a.jpg\treal\nc.jpg\tfake\n'))).toThrow(/row 2 is not path<TAB>real\|spoof/);
+    expect(() => readPairs(write('p2.tsv', 'a.jpg\tc.jpg\t1\na.jpg\tgone.jpg\t0\n'))).toThrow(/row 2: no such image .*gone\.jpg/);
+    expect(() => readLiveness(write('l2.tsv', 'gone.jpg\treal\n'))).toThrow(/row 1: no such image/);
+    // a lone malformed row reads as a header: it must not pass for an empty, perfect evaluation
+    expect(() => readPairs(write('p3.tsv', 'a.jpg\tc.jpg\tx\n'))).toThrow(/no rows img_a/);
+    expect(() => readLiveness(write('l3.tsv', '# nothing\n'))).toThrow(/no rows path/);
   });
 });
 
