@@ -350,7 +350,8 @@ export function widenDepthwise(model: Uint8Array, block = CHANNEL_BLOCK): { byte
   const gi = top.findIndex((f) => f.no === MODEL_GRAPH && f.wt === 2);
   if (gi < 0) return { bytes: model, widened: 0 };
   const graph = decode(top[gi].b!);
-  const tensors = new Map<string, { at: number; dims: number[]; values: Float32Array }>();
+  type Tensor = { at: number; name: string; dims: number[]; values: Float32Array };
+  const tensors = new Map<string, Tensor>();
   const nodes: Array<{ at: number } & Node> = [];
   const readers = new Map<string, number>();
   const read = (name: string) => readers.set(name, (readers.get(name) ?? 0) + 1);
@@ -388,24 +389,25 @@ export function widenDepthwise(model: Uint8Array, block = CHANNEL_BLOCK): { byte
     const act2 = dw && next(dw.outputs[0], 'PRelu');
     const project = act2 && next(act2.outputs[0], 'Conv');
     if (!act1 || !dw || !act2 || !project || dw.ints.get('group') !== c || (project.ints.get('group') ?? 1) !== 1) continue;
-    const slope1 = own(act1.inputs[1]);
-    const slope2 = own(act2.inputs[1]);
     const dwW = own(dw.inputs[1]);
     const projectW = own(project.inputs[1]);
+    const slopes = [own(act1.inputs[1]), own(act2.inputs[1])];
     const biases = [expand.inputs[2], dw.inputs[2]].filter(Boolean).map(own);
-    const channelParams = [slope1, slope2, ...biases];
-    if (!dwW || dwW.dims[0] !== c || dwW.dims[1] !== 1 || !projectW || projectW.dims[1] !== c) continue;
-    if (channelParams.some((t) => !t || t.values.length !== c)) continue;
+    if (!dwW || dwW.dims.length !== 4 || dwW.dims[0] !== c || dwW.dims[1] !== 1) continue;
+    if (!projectW || projectW.dims.length !== 4 || projectW.dims[1] !== c) continue;
+    if (slopes.some((t) => !t || !perChannel(t.dims) || t.values.length !== c)) continue;
+    if (biases.some((t) => !t || t.dims.length !== 1 || t.dims[0] !== c)) continue;
 
     const wide = Math.ceil(c / block) * block;
-    const grown = (t: { at: number; dims: number[]; values: Float32Array }, dims: number[], place: (out: Float32Array) => void) => {
+    const grown = (t: Tensor, dims: number[], place: (out: Float32Array) => void) => {
       const out = new Float32Array(dims.reduce((a, b) => a * b)); // the new channels: zeros
       place(out);
-      edits.set(t.at, writeFloatTensor(text(decode(graph[t.at].b!).find((x) => x.no === TENSOR.name)?.b), dims, out));
+      edits.set(t.at, writeFloatTensor(t.name, dims, out));
     };
-    // the channel axis (the first of length c) c → wide: the tensor's values, then zeros
-    for (const t of [w, dwW, ...channelParams.map((t) => t!)]) {
-      const axis = t.dims.indexOf(c);
+    // the channel axis c → wide, the tensor's values first: weights [C,…] and biases [C] on axis
+    // 0, slopes [C,1,1] on 0 and [1,C,1,1] on 1
+    for (const t of [w, dwW, ...biases, ...slopes] as Tensor[]) {
+      const axis = t.dims.length === 4 && t !== w && t !== dwW ? 1 : 0;
       grown(t, t.dims.map((d, i) => (i === axis ? wide : d)), (out) => out.set(t.values));
     }
     // the projection reads c input channels: each output row gets zeros after its c·k·k weights
