@@ -199,6 +199,16 @@ function writeFloatTensor(name: string, dims: number[], values: Float32Array): F
 const perChannel = (dims: number[]) =>
   (dims.length === 3 && dims[1] === 1 && dims[2] === 1) || (dims.length === 4 && dims[0] === 1 && dims[2] === 1 && dims[3] === 1);
 
+/** The model's graph fields (empty without a graph), and the model bytes with them replaced. */
+function graphOf(model: Uint8Array): { graph: Field[]; withGraph(fields: readonly Field[]): Uint8Array } {
+  const top = decode(model);
+  const gi = top.findIndex((f) => f.no === MODEL_GRAPH && f.wt === 2);
+  return {
+    graph: gi < 0 ? [] : decode(top[gi].b!),
+    withGraph: (fields) => encode(top.map((f, i) => (i === gi ? bytesField(MODEL_GRAPH, encode(fields)) : f))),
+  };
+}
+
 /** What `prepareModel` changed. */
 export interface Prepared {
   bytes: Uint8Array;
@@ -236,8 +246,7 @@ const PARAMETER_INPUTS: Record<string, readonly number[]> = { Conv: [1, 2], Conv
  * from; a model with nothing to flush comes back as the same bytes.
  */
 export function flushNegligibleWeights(model: Uint8Array): { bytes: Uint8Array; flushed: number } {
-  const top = decode(model);
-  const graph = decode(top.find((f) => f.no === MODEL_GRAPH && f.wt === 2)?.b ?? new Uint8Array());
+  const { graph } = graphOf(model);
   const weights = new Set(
     graph
       .filter((f) => f.no === GRAPH.node)
@@ -280,10 +289,7 @@ export interface Rewritten {
  * Relu/Mul/Add. Other PRelus, and models without any, are returned unchanged (same bytes).
  */
 export function decomposePRelu(model: Uint8Array): Rewritten {
-  const top = decode(model);
-  const gi = top.findIndex((f) => f.no === MODEL_GRAPH && f.wt === 2);
-  if (gi < 0) return { bytes: model, prelu: 0 };
-  const graph = decode(top[gi].b!);
+  const { graph, withGraph } = graphOf(model);
   const slopes = new Map<string, { dims: number[]; values: Float32Array }>();
   for (const f of graph) {
     if (f.no !== GRAPH.initializer) continue;
@@ -323,9 +329,7 @@ export function decomposePRelu(model: Uint8Array): Rewritten {
     if (f.no === GRAPH.input) return !unused(text(decode(f.b!).find((x) => x.no === VALUE_INFO_NAME)?.b));
     return true;
   });
-  const newTop = [...top];
-  newTop[gi] = bytesField(MODEL_GRAPH, encode([...kept, ...added]));
-  return { bytes: encode(newTop), prelu: count };
+  return { bytes: withGraph([...kept, ...added]), prelu: count };
 }
 
 /**
@@ -346,19 +350,16 @@ export const CHANNEL_BLOCK = 16;
  * a block come back as the same bytes.
  */
 export function widenDepthwise(model: Uint8Array, block = CHANNEL_BLOCK): { bytes: Uint8Array; widened: number } {
-  const top = decode(model);
-  const gi = top.findIndex((f) => f.no === MODEL_GRAPH && f.wt === 2);
-  if (gi < 0) return { bytes: model, widened: 0 };
-  const graph = decode(top[gi].b!);
+  const { graph, withGraph } = graphOf(model);
   type Tensor = { at: number; name: string; dims: number[]; values: Float32Array };
-  const tensors = new Map<string, Tensor>();
+  /** initializer name → its field; values are read only for the blocks that qualify */
+  const initializers = new Map<string, number>();
   const nodes: Array<{ at: number } & Node> = [];
   const readers = new Map<string, number>();
   const read = (name: string) => readers.set(name, (readers.get(name) ?? 0) + 1);
   graph.forEach((f, at) => {
     if (f.no === GRAPH.initializer) {
-      const t = readFloatTensor(f.b!);
-      if (t) tensors.set(t.name, { at, ...t });
+      initializers.set(text(decode(f.b!).find((x) => x.no === TENSOR.name)?.b), at);
     } else if (f.no === GRAPH.node) {
       const node = readNode(f.b!);
       nodes.push({ at, ...node });
@@ -375,20 +376,25 @@ export function widenDepthwise(model: Uint8Array, block = CHANNEL_BLOCK): { byte
     return n && n.op === op && (n.domain === '' || n.domain === 'ai.onnx') ? n : undefined;
   };
   /** a float initializer read by one node only */
-  const own = (name: string | undefined) => (name && readers.get(name) === 1 ? tensors.get(name) : undefined);
+  const own = (name: string | undefined): Tensor | undefined => {
+    const at = name && readers.get(name) === 1 ? initializers.get(name) : undefined;
+    const t = at === undefined ? null : readFloatTensor(graph[at].b!);
+    return t ? { at: at!, ...t } : undefined;
+  };
 
   const edits = new Map<number, Field>();
   let widened = 0;
   for (const expand of nodes) {
+    // the pattern first, from the nodes alone; then the tensors of the blocks that match it
     if (expand.op !== 'Conv' || (expand.ints.get('group') ?? 1) !== 1) continue;
-    const w = own(expand.inputs[1]);
-    const c = w?.dims[0] ?? 0;
-    if (!w || c % block === 0 || w.dims.length !== 4) continue;
     const act1 = next(expand.outputs[0], 'PRelu');
     const dw = act1 && next(act1.outputs[0], 'Conv');
     const act2 = dw && next(dw.outputs[0], 'PRelu');
     const project = act2 && next(act2.outputs[0], 'Conv');
-    if (!act1 || !dw || !act2 || !project || dw.ints.get('group') !== c || (project.ints.get('group') ?? 1) !== 1) continue;
+    if (!act1 || !dw || !act2 || !project || (project.ints.get('group') ?? 1) !== 1) continue;
+    const w = own(expand.inputs[1]);
+    const c = w?.dims[0] ?? 0;
+    if (!w || w.dims.length !== 4 || c % block === 0 || dw.ints.get('group') !== c) continue;
     const dwW = own(dw.inputs[1]);
     const projectW = own(project.inputs[1]);
     const slopes = [own(act1.inputs[1]), own(act2.inputs[1])];
@@ -420,7 +426,5 @@ export function widenDepthwise(model: Uint8Array, block = CHANNEL_BLOCK): { byte
     widened++;
   }
   if (widened === 0) return { bytes: model, widened: 0 };
-  const newTop = [...top];
-  newTop[gi] = bytesField(MODEL_GRAPH, encode(graph.map((f, at) => edits.get(at) ?? f)));
-  return { bytes: encode(newTop), widened };
+  return { bytes: withGraph(graph.map((f, at) => edits.get(at) ?? f)), widened };
 }
