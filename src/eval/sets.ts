@@ -25,46 +25,49 @@ export function sharedFacesDir(): string {
     : resolve(PROJECT_ROOT, '../shared/faces');
 }
 
+/** A labelled file's row format: how many fields, which of them is the label, and what it may hold. */
+interface RowFormat {
+  fields: number;
+  labels: readonly string[];
+  /** for messages: `img_a<TAB>img_b<TAB>1|0` */
+  shape: string;
+}
+const PAIR_ROW: RowFormat = { fields: 3, labels: ['0', '1'], shape: 'img_a<TAB>img_b<TAB>1|0' };
+const LIVENESS_ROW: RowFormat = { fields: 2, labels: ['real', 'spoof'], shape: 'path<TAB>real|spoof' };
+
 /**
- * The tab-separated rows of a labelled file, numbered, without comments (`#`), blank lines or a
- * UTF-8 byte order mark (`trim` takes it). A first row whose label column (`labelAt`) holds none
- * of `labels` is a header (`img_a  img_b  same`) and is left out; any later one is an error.
+ * The rows of a labelled file, checked against `format`, with the image paths resolved against the
+ * file's folder and checked to exist: a bad row or a missing image stops the run before anything
+ * is scored. Comments (`#`), blank lines and a UTF-8 byte order mark (`trim` takes it) are
+ * skipped, and so is a first row whose label is not one (a header: `img_a  img_b  same`).
  */
-function rows(file: string, labelAt: number, labels: readonly string[]): Array<{ row: string[]; n: number }> {
+function rows(file: string, format: RowFormat): Array<{ paths: string[]; label: string }> {
+  const dir = dirname(resolve(file));
   const all = readFileSync(file, 'utf8')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'))
-    .map((l, i) => ({ row: l.split('\t'), n: i + 1 }));
-  return all.length > 0 && !labels.includes(all[0].row[labelAt] ?? '') ? all.slice(1) : all;
-}
-
-/** `path`, which row `n` of `file` names: a missing image stops the run before anything is scored. */
-function image(file: string, n: number, path: string): string {
-  if (!existsSync(path)) throw new Error(`${file}: row ${n}: no such image ${path}`);
-  return path;
+    .map((l) => l.split('\t'));
+  const labelAt = format.fields - 1;
+  const data = all.length > 0 && !format.labels.includes(all[0][labelAt] ?? '') ? all.slice(1) : all;
+  if (data.length === 0) throw new Error(`${file}: no rows ${format.shape}`);
+  const n0 = all.length - data.length + 1;
+  return data.map((r, i) => {
+    if (r.length < format.fields || !format.labels.includes(r[labelAt])) throw new Error(`${file}: row ${n0 + i} is not ${format.shape}`);
+    const paths = r.slice(0, labelAt).map((p) => resolve(dir, p));
+    for (const path of paths) if (!existsSync(path)) throw new Error(`${file}: row ${n0 + i}: no such image ${path}`);
+    return { paths, label: r[labelAt] };
+  });
 }
 
 /** Paths come back absolute (they are relative to the file in the file). */
 export function readPairs(file: string): LabelledPair[] {
-  const dir = dirname(resolve(file));
-  if (file.endsWith('.csv')) return readDeepfaceCsv(file, dir);
-  const pairs = rows(file, 2, ['0', '1']).map(({ row: r, n }) => {
-    if (r.length < 3 || !['0', '1'].includes(r[2])) throw new Error(`${file}: row ${n} is not img_a<TAB>img_b<TAB>1|0`);
-    return { a: image(file, n, resolve(dir, r[0])), b: image(file, n, resolve(dir, r[1])), same: r[2] === '1' };
-  });
-  if (pairs.length === 0) throw new Error(`${file}: no rows img_a<TAB>img_b<TAB>1|0`);
-  return pairs;
+  if (file.endsWith('.csv')) return readDeepfaceCsv(file, dirname(resolve(file)));
+  return rows(file, PAIR_ROW).map(({ paths: [a, b], label }) => ({ a, b, same: label === '1' }));
 }
 
 export function readLiveness(file: string): LivenessSample[] {
-  const dir = dirname(resolve(file));
-  const samples = rows(file, 1, ['real', 'spoof']).map(({ row: r, n }) => {
-    if (r.length < 2 || !['real', 'spoof'].includes(r[1])) throw new Error(`${file}: row ${n} is not path<TAB>real|spoof`);
-    return { path: image(file, n, resolve(dir, r[0])), real: r[1] === 'real' };
-  });
-  if (samples.length === 0) throw new Error(`${file}: no rows path<TAB>real|spoof`);
-  return samples;
+  return rows(file, LIVENESS_ROW).map(({ paths: [path], label }) => ({ path, real: label === 'real' }));
 }
 
 /**
