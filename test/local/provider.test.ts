@@ -168,6 +168,19 @@ describe('local provider: turned photos', () => {
     half.box.forEach((v, i) => expect(Math.abs(v - mirrored[i])).toBeLessThan(12));
   });
 
+  it('scores liveness on a sideways selfie as on the upright one, liveness only', async () => {
+    // no match asked: the engine embeds the face only to judge the turn, and returns no embedding
+    const live = async (probe: Awaited<ReturnType<typeof face>>) => provider.check({ probe, match: false, liveness: true }, ctx());
+    const upright = await live(await face('silent-face/image_T1.jpg'));
+    expect(audit(upright).turned).toBe(0);
+    for (const angle of [90, 180, 270]) {
+      const out = await live(await turn('silent-face/image_T1.jpg', angle));
+      expect(audit(out).turned).toBe(360 - angle);
+      expect(out.liveness!.score).toBeCloseTo(upright.liveness!.score, 1);
+      expect(out.match).toBeUndefined();
+    }
+  });
+
   it('finds the face on an ID page scanned sideways', async () => {
     const page = await turn('idenfy-documents/BarackHusseinObama.jpg', 90);
     const same = await provider.check({ probe: await face('idenfy-documents/BarackObamaFace.jpg'), reference: page, match: true, liveness: false }, ctx());
