@@ -66,7 +66,8 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, upright?: {
     const stored = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
     return oriented(stored, orientation, info.width / width);
   } catch (e) {
-    throw new BadImageError(`image cannot be decoded: ${(e as Error).message}`, { cause: e });
+    // libvips repeats its error lines once per attempt: the first says it, the rest stay in `cause`
+    throw new BadImageError(`image cannot be decoded: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
 }
 

@@ -133,6 +133,17 @@ describe('decode and EXIF orientation', () => {
     await expect(decode(Buffer.from('not an image'), OPTS, { width: 10, height: 10 })).rejects.toThrow(/cannot be decoded/);
   });
 
+  it('says in one line why a JPEG with corrupt scan data cannot be decoded (libvips repeats its errors)', async () => {
+    const bytes = readFileSync(join(FACES, 'deepface/img1.jpg'));
+    const scan = bytes.indexOf(Buffer.from([0xff, 0xda])); // start of scan
+    bytes.fill(0, scan + 100, bytes.length - 2); // header and end-of-image marker intact
+    const e = await decode(bytes, OPTS).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(e?.message).toMatch(/^image cannot be decoded: [^\n]+$/);
+  });
+
   it('reads the header when told a size of 0×0 (unmeasured bytes) instead of scaling by 1/0', async () => {
     const big = await sharp(upright).resize(2560, 1920).jpeg().toBuffer();
     const img = await decode(big, OPTS, { width: 0, height: 0 });
