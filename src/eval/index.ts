@@ -84,6 +84,8 @@ export async function runEval(args: string[], out: Out): Promise<number> {
     if (values.liveness) {
       const threshold = values.threshold ? Number(values.threshold) : DEFAULT_THRESHOLDS.livenessMin;
       const s = await scoreLiveness(engine, readLiveness(values.liveness));
+      const unscored = oneClassOnly({ real: s.real.length, spoof: s.spoof.length }, 'image', s.missedFaces);
+      if (unscored) return refuse(unscored, { real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces }, values.json, out);
       const { apcer, bpcer } = presentationErrors(s.real, s.spoof, threshold);
       const sets = { genuine: s.real, impostor: s.spoof };
       const result = { auc: auc(sets), eer: eer(sets), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces };
@@ -95,6 +97,11 @@ export async function runEval(args: string[], out: Out): Promise<number> {
     }
     if (values.pairs?.length) {
       const s = await scorePairs(engine, labelledPairs(values).pairs, { degraded: values.degraded });
+      const unscored = oneClassOnly({ same: s.genuine.length, different: s.impostor.length }, 'pair', s.missedFaces);
+      if (unscored) {
+        const counts = { missedFaces: s.missedFaces, pairs: s.pairs, genuine: s.genuine.length, impostor: s.impostor.length };
+        return refuse(unscored, counts, values.json, out, s.missedImages);
+      }
       const levels = FMR_LEVELS.map((fmr) => ({ fmr, ...tarAtFmr(s, fmr) }));
       const result = {
         auc: auc(s),
@@ -121,6 +128,28 @@ export async function runEval(args: string[], out: Out): Promise<number> {
     }
     return 0;
   });
+}
+
+/**
+ * Why the rates cannot be computed, when a class has nothing scored: none listed, or every one
+ * missed a face. (AUC over one class is undefined; printing NaN with exit code 0 hid it.)
+ */
+function oneClassOnly(scored: Record<string, number>, noun: string, missedFaces: number): string | undefined {
+  const empty = Object.keys(scored).filter((k) => scored[k] === 0);
+  if (empty.length === 0) return undefined;
+  const missed = missedFaces ? ` (${missedFaces} missed a face)` : '';
+  return `no ${empty.join(' and no ')} ${noun} was scored${missed}: the rates need both kinds`;
+}
+
+/** Says why the set cannot be evaluated (as text or as the JSON object's `error`), exit code 1. */
+function refuse(why: string, counts: Record<string, number>, json: boolean | undefined, out: Out, missed: readonly string[] = []): number {
+  if (json) out(JSON.stringify({ error: why, auc: null, ...counts }));
+  else {
+    out(`  ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    out(`  cannot evaluate: ${why}`);
+    for (const m of missed) out(`  missed: ${m}`);
+  }
+  return 1;
 }
 
 export async function runCalibrate(args: string[], out: Out): Promise<number> {

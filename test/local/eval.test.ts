@@ -81,6 +81,24 @@ describe('runEval', () => {
     expect(Object.keys(result.tarAtFmr)).toEqual(['1e-2', '1e-3']);
   });
 
+  it('exits 1 and says why when every same-person pair missed a face (AUC needs both kinds)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'verigate-eval-'));
+    const file = join(dir, 'pairs.tsv');
+    writeFileSync(join(dir, 'note.jpg'), 'not an image');
+    writeFileSync(file, [`note.jpg\t${FACES}/deepface/img2.jpg\t1`, `${FACES}/deepface/img1.jpg\t${FACES}/deepface/img20.jpg\t0`].join('\n'));
+    const lines: string[] = [];
+    const code = await runEval(['--pairs', file, '--json', '--workers', '1'], (l) => lines.push(l));
+    expect(code).toBe(1);
+    expect(JSON.parse(lines[0])).toEqual({
+      error: 'no same pair was scored (1 missed a face): the rates need both kinds',
+      auc: null,
+      missedFaces: 1,
+      pairs: 2,
+      genuine: 0,
+      impostor: 1,
+    });
+  });
+
   it('exits 2 with usage when given nothing to evaluate', async () => {
     const lines: string[] = [];
     await expect(runEval([], (l) => lines.push(l))).resolves.toBe(2);
