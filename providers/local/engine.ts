@@ -10,8 +10,9 @@
  * Upright: a photo scanned or taken sideways or upside down carries no EXIF orientation to say
  * so, and a turned face still gets detected and embedded, as garbage (cosine ≈ 0 with the same
  * person: a confident false reject). The embedder, trained on upright faces, gives a turned face
- * a short embedding: when it is shorter than the pack's `uprightNorm` (or no face was found),
- * `turn` tries the image turned by one, two and three quarters and keeps the longest embedding.
+ * a short embedding: when it is shorter than the pack's `uprightNorm` (or no face was found, or
+ * its box is landscape), `turn` tries the image turned by one, two and three quarters and keeps
+ * the longest embedding among the faces whose box could be upright (see `portrait`).
  * A liveness-only analysis embeds the face for this test alone (the embedding is not returned;
  * ~8 ms): liveness_labels_nvlong21 turned by a quarter, a half and three quarters lost 23 of 75
  * faces and passed 18 of 40 real ones without it; with it none is lost and 27 of 40 pass, as upright.
@@ -24,7 +25,7 @@
 import type { ReasonCode } from '../types';
 import { type Detector, createDetector } from './detector';
 import { type Embedder, cosine, createEmbedder } from './embedder';
-import { type Box, boxArea, boxSide, scaleBox } from './geometry';
+import { type Box, boxArea, boxHeight, boxSide, boxWidth, scaleBox } from './geometry';
 import { prepareModel } from './graph';
 import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks';
 import { type LivenessModel, createLiveness } from './liveness';
@@ -136,8 +137,8 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
         return { img: fine, boxes: found };
       }));
     }
-    // the face, as found in the image; then, if its embedding is short for an upright face (or
-    // there was none), as found in the image turned by each quarter: the longest embedding wins.
+    // the face, as found in the image; then, if its embedding is short for an upright face, its
+    // box is landscape, or there was none: as found in the image turned by each quarter.
     // A liveness-only analysis embeds too when the pack can tell upright (uprightNorm), only to
     // judge the turn: the liveness models read a turned face as a spoof.
     const uprightNorm = m.embedder.uprightNorm;
@@ -145,7 +146,9 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     let found = boxes.length > 0 ? await faceIn(img, boxes, embeds, req.role, stage) : undefined;
     let turn: { quarters: 1 | 2 | 3; toImage: Affine } | undefined;
     const length = (f?: { norm?: number }) => f?.norm ?? 0;
-    if (uprightNorm !== undefined && length(found) < uprightNorm) {
+    // the likelier upright face: a box that could be upright first, then the longer embedding
+    const better = (a: NonNullable<typeof found>, b: typeof found) => !b || (portrait(a) !== portrait(b) ? portrait(a) : length(a) > length(b));
+    if (uprightNorm !== undefined && (length(found) < uprightNorm || !portrait(found))) {
       await stage('turn', async () => {
         for (const quarters of [1, 2, 3] as const) {
           const { view, toImage } = turned(img, quarters);
@@ -153,7 +156,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
             if (e instanceof FaceError) return undefined; // none, or several on a probe: not this way up
             throw e;
           });
-          if (candidate && length(candidate) > length(found)) [found, turn] = [candidate, { quarters, toImage }];
+          if (candidate && better(candidate, found)) [found, turn] = [candidate, { quarters, toImage }];
         }
       });
     }
@@ -196,6 +199,16 @@ export function chooseFace(boxes: readonly Box[], role: Role): Box {
   }
   return largest;
 }
+
+/**
+ * Whether a face's detector box could be an upright face's: not clearly wider than tall. Over the
+ * 124 shared images at four quarter turns and two JPEG qualities, upright views' boxes measured
+ * w/h 0.56–1.09; a sideways face's box is often landscape (up to 2.10). It settles what the
+ * embedding length cannot: a selfie (silent-face/image_T1) whose sideways views embed longer
+ * (3.15) than its upright one (3.00), with boxes of w/h 1.49.
+ */
+const UPRIGHT_MAX_ASPECT = 1.25;
+const portrait = (f?: { face: Box }) => f !== undefined && boxWidth(f.face) <= UPRIGHT_MAX_ASPECT * boxHeight(f.face);
 
 /** The box around `b`'s corners mapped through `map` (exact for quarter turns). */
 function boxThrough(map: Affine, b: Box): Box {

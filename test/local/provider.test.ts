@@ -181,6 +181,18 @@ describe('local provider: turned photos', () => {
     }
   });
 
+  it('turns a selfie upright even when a sideways view embeds longer (its landscape box rules it out)', async () => {
+    // this selfie's upright embedding is short (~3.0); at JPEG quality 80 its sideways views embed
+    // longer (~3.15), but the detector boxes them landscape (w/h ~1.5), which no upright face gets
+    const upright = (await face('silent-face/image_T1.jpg')).bytes;
+    for (const angle of [90, 180, 270]) {
+      const probe = await image(await sharp(upright).rotate(angle).jpeg({ quality: 80 }).toBuffer());
+      const out = await provider.check({ probe, match: false, liveness: true }, ctx());
+      expect([angle, audit(out).turned]).toEqual([angle, 360 - angle]);
+      expect(out.liveness!.score).toBeGreaterThan(0.5);
+    }
+  });
+
   it('finds the face on an ID page scanned sideways', async () => {
     const page = await turn('idenfy-documents/BarackHusseinObama.jpg', 90);
     const same = await provider.check({ probe: await face('idenfy-documents/BarackObamaFace.jpg'), reference: page, match: true, liveness: false }, ctx());
