@@ -69,7 +69,8 @@ const Embedder = z.object({
   /**
    * An upright face's embedding is long, a turned one's short (the model never saw one). Under
    * this length (before normalising) the engine also tries the face turned by a quarter, a half
-   * and three quarters, and keeps the longest. Measured per model; absent: no such search.
+   * and three quarters, and keeps the longest whose box could be upright (engine.ts). Measured per
+   * model; absent: no such search.
    */
   uprightNorm: z.number().positive().optional(),
 });

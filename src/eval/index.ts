@@ -84,8 +84,9 @@ export async function runEval(args: string[], out: Out): Promise<number> {
     if (values.liveness) {
       const threshold = values.threshold ? Number(values.threshold) : DEFAULT_THRESHOLDS.livenessMin;
       const s = await scoreLiveness(engine, readLiveness(values.liveness));
-      const unscored = oneClassOnly({ real: s.real.length, spoof: s.spoof.length }, 'image', s.missedFaces);
-      if (unscored) return refuse(unscored, { real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces }, values.json, out);
+      const scored = { real: s.real.length, spoof: s.spoof.length };
+      const unscored = oneClassOnly(scored, 'image', s.missedFaces);
+      if (unscored) return refuse(unscored, { ...scored, missedFaces: s.missedFaces }, values.json, out);
       const { apcer, bpcer } = presentationErrors(s.real, s.spoof, threshold);
       const sets = { genuine: s.real, impostor: s.spoof };
       const result = { auc: auc(sets), eer: eer(sets), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces };
