@@ -19,6 +19,11 @@
  * 4. The durable writes, interleaved with 2.: the PENDING row and the result (ARCHITECTURE: a check
  *    is written before any provider runs and its result committed before the answer), called on
  *    the store directly with the payload of a real verifyIdentity.
+ * 5. Where the JSON request's time goes, from the same requests as 2.: the server's steps are
+ *    stamped in its process (request headers in, body read, GraphQL reaching the orchestrator with
+ *    the images checked, PENDING row, engine, result, answer written) by wrapping the store, the
+ *    orchestrator and the provider; "outside the server" is the client's time minus the server's
+ *    (connection, the part of the upload before the headers are read, download, the client's parse).
  *
  *   npm run build && node dist/bench/gateway.js [--n 2000] [--verify-n 200] [--database-url postgres://…] [--report NAME]
  *
@@ -38,8 +43,11 @@ import { createLocalProvider } from '../providers/local';
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Provider } from '../providers/types';
+import type { Store } from '../src/store/repositories';
+import type { Orchestrator } from '../src/verification/orchestrator';
 import type { ClientMessage, ClientReply, ClientRequest } from './http-client';
 
 const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
@@ -122,7 +130,14 @@ async function main() {
     await local.check({ probe, reference, match: true, liveness: true }, { signal: new AbortController().signal, requestId: 'bench' });
     return performance.now() - t;
   };
-  const verifyHttp = () => client.time('verify');
+  const trace = traceSteps(server.server, app.services.orchestrator, store, local);
+  const steps: StepTimes[] = [];
+  const verifyHttp = async () => {
+    const total = await client.time('verify');
+    const stamps = trace.take();
+    if (stamps) steps.push(stepTimes(stamps, total));
+    return total;
+  };
   const verifyMultipart = () => client.time('verify-multipart');
   const floor = await startFloorServer();
   await client.define({ name: 'floor', url: floor.url, headers, body: verifyBody, expect: accepted });
@@ -143,6 +158,8 @@ async function main() {
   };
   const [v, m, e, f, w] = await interleaved(verifyN, 10, [verifyHttp, verifyMultipart, engineOnly, floorHttp, durableWrites]);
   floor.close();
+  trace.stop();
+  const byStep = Object.fromEntries(STEPS.map(([key]) => [key, summarise(steps.slice(-verifyN).map((t) => t[key]))])) as Record<StepName, ReturnType<typeof summarise>>;
   console.log(`\nverifyIdentity (selfie + passport page, local engine), n=${verifyN}`);
   console.log(`  via gateway     p50 ${ms(v.p50)}  p95 ${ms(v.p95)}  (JSON, images in base64: ${kb(verifyBody.length)})`);
   console.log(`  multipart       p50 ${ms(m.p50)}  p95 ${ms(m.p95)}  (images as file parts: ${kb(multipart.bytes.length)})`);
@@ -152,6 +169,9 @@ async function main() {
   console.log(`  gateway adds beyond the floor ${ms(v.p50 - e.p50 - f.p50)} (JSON)`);
   console.log(`  durable writes  p50 ${ms(w.p50)}  p95 ${ms(w.p95)}  (the PENDING row and the result: the two statements a check commits before it answers, called directly)`);
   console.log(`  floor + durable writes ${ms(f.p50 + w.p50)}: kept by any gateway that takes JSON over HTTP and commits before answering`);
+  console.log(`  where a JSON request's time goes (medians of each step over the same ${verifyN} requests; they need not add up to the total)`);
+  for (const [key, label] of STEPS) console.log(`    ${ms(byStep[key].p50).padStart(9)}  ${label}`);
+  console.log(`    engine in the gateway ${ms(byStep.engine.p50)} against ${ms(e.p50)} alone: the rest, ${ms(v.p50 - byStep.engine.p50)}, is what the gateway adds around it`);
   const target = (transport: string, p50: number) => ({
     target: `verifyIdentity over HTTP adds ≤ 5 ms p50 over the engine alone (${transport})`,
     measured: ms(p50 - e.p50),
@@ -174,6 +194,7 @@ async function main() {
       transportFloor: f,
       beyondFloorP50Ms: v.p50 - e.p50 - f.p50,
       durableWrites: w,
+      steps: byStep,
       bodyBytes: { json: verifyBody.length, multipart: multipart.bytes.length },
     },
     targets,
@@ -182,6 +203,87 @@ async function main() {
   client.close();
   await server.close();
   await db.close();
+}
+
+/** A JSON verifyIdentity's steps, in order; `engine` is the provider call inside the gateway. */
+const STEPS = [
+  ['outside', 'outside the server: connection, upload until the headers are read, download, client parse'],
+  ['body', 'reading the body'],
+  ['graphql', 'JSON parse, API key, GraphQL parse/validate/limits, both images checked (src/images)'],
+  ['pending', 'PENDING row written'],
+  ['engine', 'engine (the local provider, called by the orchestrator)'],
+  ['result', 'result and attempt committed'],
+  ['answer', 'answer serialised and written'],
+  ['glue', 'orchestrator between the steps (policy, plan, calibrate, decide)'],
+] as const;
+type StepName = (typeof STEPS)[number][0];
+type StepTimes = Record<StepName, number>;
+
+type Stamp = 'request' | 'body' | 'run' | 'pending0' | 'pending1' | 'engine0' | 'engine1' | 'result0' | 'result1' | 'answer';
+
+function stepTimes(t: Record<Stamp, number>, clientMs: number): StepTimes {
+  return {
+    outside: clientMs - (t.answer - t.request),
+    body: t.body - t.request,
+    graphql: t.run - t.body,
+    pending: t.pending1 - t.pending0,
+    engine: t.engine1 - t.engine0,
+    result: t.result1 - t.result0,
+    answer: t.answer - t.result1,
+    glue: t.pending0 - t.run + (t.engine0 - t.pending1) + (t.result0 - t.engine1),
+  };
+}
+
+/**
+ * Stamps the steps of the request in flight (one at a time here) by wrapping the orchestrator,
+ * the store and the provider; calls made outside a JSON /graphql request (the engine-alone and
+ * durable-write timers) are not stamped. `take()` hands over the last request's stamps.
+ */
+function traceSteps(server: Server, orchestrator: Orchestrator, store: Store, provider: Provider) {
+  let current: Partial<Record<Stamp, number>> | null = null;
+  let done: Record<Stamp, number> | null = null;
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return;
+    const t: Partial<Record<Stamp, number>> = { request: performance.now() };
+    current = t;
+    req.once('end', () => (t.body = performance.now()));
+    const end = res.end.bind(res) as (...a: unknown[]) => unknown;
+    res.end = ((...a: unknown[]) => {
+      t.answer = performance.now();
+      if (current === t) [done, current] = [t as Record<Stamp, number>, null];
+      return end(...a);
+    }) as typeof res.end;
+  };
+  server.prependListener('request', onRequest);
+  const undo: Array<() => void> = [];
+  const wrap = <T extends object>(obj: T, name: keyof T & string, before: Stamp, after?: Stamp) => {
+    const original = obj[name] as (...a: unknown[]) => Promise<unknown>;
+    (obj as Record<string, unknown>)[name] = async (...a: unknown[]) => {
+      const t = current;
+      if (t) t[before] = performance.now();
+      try {
+        return await original.apply(obj, a);
+      } finally {
+        if (t && after) t[after] = performance.now();
+      }
+    };
+    undo.push(() => ((obj as Record<string, unknown>)[name] = original));
+  };
+  wrap(orchestrator, 'run', 'run');
+  wrap(store.checks, 'createPending', 'pending0', 'pending1');
+  wrap(provider, 'check', 'engine0', 'engine1');
+  wrap(store.checks, 'complete', 'result0', 'result1');
+  return {
+    take(): Record<Stamp, number> | null {
+      const t = done;
+      done = null;
+      return t;
+    },
+    stop() {
+      server.off('request', onRequest);
+      for (const u of undo) u();
+    },
+  };
 }
 
 /**
