@@ -28,8 +28,8 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 const ms = (v: number) => Number(v.toFixed(1));
 
 /**
- * The image as the gateway hands it to the engine: validated, measured and upright (a file with an
- * EXIF orientation, as the probe here, is turned upright at the edge, outside this measurement).
+ * The image as the gateway hands it to the engine: validated and measured, its bytes as sent (the
+ * engine applies an EXIF orientation, as the probe's, itself: inside this measurement).
  */
 const input = (rel: string): Promise<ImageInput> => parseImageInput(readFileSync(join(FACES, rel)).toString('base64'), rel);
 

@@ -33,15 +33,20 @@ export const REASON_CODES = [
 export type ReasonCode = (typeof REASON_CODES)[number];
 
 /**
- * An image that passed the gateway's validation (src/images): `bytes` are upright (any EXIF
- * orientation already applied) and `width` × `height` pixels. Bytes are held in memory only.
+ * An image that passed the gateway's validation (src/images), held in memory only: `bytes` as the
+ * client sent them, shown `width` × `height` pixels once their EXIF `orientation` is applied. An
+ * adapter whose API may not honour EXIF sends `uprightBytes(image)` (src/images) instead: the pixels
+ * turned upright, re-encoded once on first call (a phone photo's orientation is usually 6).
  */
 export interface ImageInput {
   readonly bytes: Buffer;
   readonly format: 'jpeg' | 'png';
+  /** displayed size (orientation applied) */
   readonly width: number;
   readonly height: number;
-  /** hex SHA-256 of the bytes as received from the client (before any EXIF re-orientation): the only trace of the image the store keeps. */
+  /** EXIF orientation of `bytes`: 1 (stored upright) or 2..8 (turned and/or mirrored for display) */
+  readonly orientation: number;
+  /** hex SHA-256 of the bytes as received from the client: the only trace of the image the store keeps. */
   readonly sha256: string;
 }
 

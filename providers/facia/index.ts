@@ -23,6 +23,7 @@
  */
 import { Pool } from 'undici';
 import { ProviderError, type CallContext, type Capability, type CheckOutcome, type CheckRequest, type ImageInput, type Provider, type ProviderHealth } from '../types';
+import { uprightBytes } from '../../src/images';
 import { classifyResponse, classifyTransport, faciaText, redactor, type Redact } from './classify';
 
 export interface FaciaConfig {
@@ -45,7 +46,16 @@ const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(['face-match',
 /** BadInput: a missing image is BAD_IMAGE; a request Facia cannot serve at all is PROVIDER_ERROR */
 const bad = (message: string, reason: 'BAD_IMAGE' | 'PROVIDER_ERROR' = 'BAD_IMAGE') => new ProviderError('facia', 'BadInput', reason, message);
 
-const dataUri = (img: ImageInput) => `data:image/${img.format};base64,${img.bytes.toString('base64')}`;
+/** The image as Facia takes it: upright pixels (nothing says Facia honours EXIF), as a data URI. */
+async function dataUri(img: ImageInput, which: 'selfie' | 'document'): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await uprightBytes(img);
+  } catch {
+    throw bad(`the ${which} image cannot be decoded to turn it upright`);
+  }
+  return `data:image/${img.format};base64,${bytes.toString('base64')}`;
+}
 
 interface FaciaSuccess {
   face_similarity_result: { is_match: number | boolean; similarity_score: number };
@@ -145,7 +155,8 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
           : 'Facia requires both a selfie and a document image: liveness-only checks are not supported by Facia; route them to another provider',
       );
     }
-    const payload = JSON.stringify({ hash_id: cfg.hashId, selfie_image: dataUri(req.probe), document_image: dataUri(req.reference) });
+    const [selfie, document] = await Promise.all([dataUri(req.probe, 'selfie'), dataUri(req.reference, 'document')]);
+    const payload = JSON.stringify({ hash_id: cfg.hashId, selfie_image: selfie, document_image: document });
     const started = Date.now();
     const { status, text } = await exchange('POST', '/process_face', payload, ctx, timeoutMs);
     let body: unknown;

@@ -31,7 +31,7 @@ import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks
 import { type LivenessModel, createLiveness } from './liveness';
 import { type ModelPack, modelIds, readVerified } from './pack';
 import { findings, measure, type QualityMeasures } from './quality';
-import { type Affine, BadImageError, type DecodeOptions, type Rgb, decode, oriented, turned } from './raster';
+import { type Affine, BadImageError, type DecodeOptions, type Rgb, type StoredHeader, decode, oriented, turned } from './raster';
 import { type Model, expectNames, openModel } from './runtime';
 
 export const STAGES = ['decode', 'detect', 'search', 'choose', 'landmarks', 'align', 'embed', 'turn', 'liveness', 'quality'] as const;
@@ -45,8 +45,8 @@ export interface AnalyseRequest {
   role: Role;
   embed: boolean;
   liveness: boolean;
-  /** the bytes are upright and this size (validated at the edge): the decode need not read their header first */
-  upright?: { width: number; height: number };
+  /** the bytes' stored size and EXIF orientation, read at the edge: the decode need not read their header first */
+  header?: StoredHeader;
 }
 
 export interface FaceReport {
@@ -123,7 +123,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     };
 
     const decodeAt = (maxSide: number) =>
-      decode(bytes, { ...decodeOpts, maxSide }, req.upright).catch((e: unknown) => {
+      decode(bytes, { ...decodeOpts, maxSide }, req.header).catch((e: unknown) => {
         throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
       });
     let img = await stage('decode', () => decodeAt(decodeOpts.maxSide));

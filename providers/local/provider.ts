@@ -16,6 +16,7 @@ import {
 import { type AnalyseRequest, cosine, type FaceReport } from './engine';
 import { loadPack } from './pack';
 import { AnalyseFailure, WorkerPool } from './pool';
+import type { StoredHeader } from './raster';
 
 export interface LocalProviderOptions {
   /** pack name (models/<name>.json) or manifest path; default $VERIGATE_MODEL_PACK or 'faceplugin' */
@@ -58,14 +59,20 @@ export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine 
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set(['face-match', 'liveness', 'quality']);
 
+/** The size as stored: orientations 5..8 turn the image a quarter, so its displayed sides swap. */
+function storedHeader({ width, height, orientation }: ImageInput): StoredHeader {
+  return orientation >= 5 && orientation <= 8 ? { width: height, height: width, orientation } : { width, height, orientation };
+}
+
 export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
   const engine = createLocalEngine(opts);
   let ready = false;
 
   const analyse = async (image: ImageInput, role: 'probe' | 'reference', req: AnalyseRequest, ctx: CallContext) => {
     try {
-      // validated images are upright and measured (ImageInput): the worker skips its own header read
-      return await engine.analyse(image.bytes, { ...req, upright: { width: image.width, height: image.height } }, ctx.signal);
+      // validated images come measured (ImageInput): the worker skips its own header read, and
+      // applies the orientation as it samples the pixels (no upright re-encode)
+      return await engine.analyse(image.bytes, { ...req, header: storedHeader(image) }, ctx.signal);
     } catch (e) {
       throw classify(e, role, ctx);
     }

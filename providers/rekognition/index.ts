@@ -36,7 +36,8 @@ import {
   type FaceDetail,
   type RekognitionClientConfig,
 } from '@aws-sdk/client-rekognition';
-import { ProviderError, type CallContext, type Capability, type CheckOutcome, type CheckRequest, type Provider, type ProviderHealth, type RawLiveness, type ReasonCode } from '../types';
+import { ProviderError, type CallContext, type Capability, type CheckOutcome, type CheckRequest, type ImageInput, type Provider, type ProviderHealth, type RawLiveness, type ReasonCode } from '../types';
+import { uprightBytes } from '../../src/images';
 import { classifyAwsError, type RekognitionOperation } from './classify';
 
 export type QualityFilter = 'NONE' | 'AUTO' | 'LOW' | 'MEDIUM' | 'HIGH';
@@ -87,6 +88,15 @@ export const REKOGNITION_CALIBRATION = 'rekognition/default';
 /** AWS: a Face Liveness session expires 3 minutes after creation */
 export const LIVENESS_SESSION_TTL_MS = 180_000;
 const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+
+/** The image as Rekognition is sent it: upright pixels, since its EXIF handling is not to be relied on. */
+async function upright(img: ImageInput, which: 'selfie' | 'document'): Promise<Buffer> {
+  try {
+    return await uprightBytes(img);
+  } catch {
+    throw badInput('BAD_IMAGE', `the ${which} image cannot be decoded to turn it upright`);
+  }
+}
 
 const badInput = (reason: ReasonCode, message: string, raw: Record<string, unknown> = {}) =>
   new ProviderError('rekognition', 'BadInput', reason, message, raw);
@@ -246,7 +256,7 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     const d = deadline(ctx, timeoutMs);
     try {
       const raw: Record<string, unknown> = {};
-      let probe: Buffer | undefined = req.probe?.bytes;
+      let probe: Buffer | undefined = req.probe ? await upright(req.probe, 'selfie') : undefined;
       let dims: { width?: number; height?: number } = { width: req.probe?.width, height: req.probe?.height };
       let liveness: RawLiveness | undefined;
 
@@ -266,13 +276,14 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
 
       if (!probe) throw badInput('BAD_IMAGE', 'Rekognition needs a selfie (probe) image or a completed liveness session');
       if (!req.reference) throw badInput('BAD_IMAGE', 'Rekognition needs a document (reference) image to match against');
-      for (const [which, b] of [['selfie', probe], ['document', req.reference.bytes]] as const) {
+      const reference = await upright(req.reference, 'document');
+      for (const [which, b] of [['selfie', probe], ['document', reference]] as const) {
         if (b.length > MAX_IMAGE_BYTES) throw badInput('BAD_IMAGE', `the ${which} image is ${b.length} bytes; Rekognition accepts at most 5 MB`);
       }
 
       const [detected, compared] = await Promise.allSettled([
         cfg.detectFaces ? detect(probe, dims, d) : Promise.resolve(undefined),
-        compare(probe, req.reference.bytes, d),
+        compare(probe, reference, d),
       ]);
       // the probe's own verdict (NO_FACE / MULTIPLE_FACES) explains a CompareFaces failure best
       if (detected.status === 'rejected') throw detected.reason;

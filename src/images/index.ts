@@ -11,8 +11,10 @@
  *      Neither reads pixel data, so a decompression bomb (tiny file declaring 30000×30000) costs
  *      microseconds and no pixel memory;
  *   5. a JPEG must end (EOI after its scan data), then one decode proves the pixel data is intact
- *      → BAD_IMAGE (see `verifyDecodes`); when the EXIF orientation is not 1, the upright re-encode
- *      doubles as that proof.
+ *      → BAD_IMAGE (see `verifyDecodes`).
+ * The EXIF orientation is read, not applied: the bytes go on as received, with their orientation.
+ * The local engine applies it while it decodes (no extra cost); a provider that may not honour
+ * EXIF (a remote API) sends `uprightBytes(image)`, re-encoded once when it first asks.
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
@@ -48,8 +50,9 @@ export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
  * checked 200 randomly corrupted files: identical verdicts), but the IDCT/colour conversion runs on 1/64
  * of the pixels. Measured on a 4000×3000 (12 Mpx) JPEG, 2-core box, sharp 0.35.5 / libvips 8.18:
  * full decode to raw ≈ 55 ms and +36 MB, shrink-on-load verify ≈ 16 ms, metadata() ≈ 0.4 ms; the
- * whole parseImageInput ≈ 22 ms (base64 decode ≈ 1 ms). The EXIF-rotated path (orientation ≠ 1) costs
- * a full decode + rotate + re-encode: ≈ 215 ms for the same 12 Mpx. `failOn: 'truncated'` alone was
+ * whole parseImageInput ≈ 22 ms (base64 decode ≈ 1 ms). Turning an EXIF-rotated image upright
+ * costs a full decode + rotate + re-encode (≈ 215 ms for the same 12 Mpx), which is why it is left
+ * to `uprightBytes`, for the consumers that need it. `failOn: 'truncated'` alone was
  * not an option: failOn only matters while pixels are decoded, so some decode has to run anyway.
  * PNG has no shrink-on-load (inflate + unfilter dominate: ≈ 85 ms for 12 Mpx either way), but the
  * resize keeps libvips streaming (sequential read) so the full bitmap is never held in memory.
@@ -67,12 +70,10 @@ type Accepted = 'jpeg' | 'png';
  * Parse one image field sent by a client: a base64 string or a `data:<type>;base64,` URI.
  *
  * - `format`, `width`, `height` come from the bytes; width/height are the displayed (EXIF-oriented) ones.
- * - `bytes` are the received bytes unchanged, unless the EXIF orientation is 2..8: then they are the
- *   image re-encoded upright in the same format (EXIF and other metadata stripped, sRGB), because
- *   downstream providers may not honour EXIF.
- * - `sha256` is the hex SHA-256 of the base64-DECODED bytes AS RECEIVED (the client's file), even when
- *   `bytes` were re-encoded: it is the audit trace of what the client sent and the client can reproduce
- *   it with `sha256sum`. For orientation 1 (the common case) it is also the SHA-256 of `bytes`.
+ * - `bytes` are the received bytes unchanged; `orientation` is their EXIF orientation (2..8 turn or
+ *   mirror the stored pixels for display; anything else counts as 1).
+ * - `sha256` is the hex SHA-256 of the base64-DECODED bytes (the client's file): the audit trace of
+ *   what the client sent, which the client can reproduce with `sha256sum`.
  *
  * Errors are `VerigateError`s with `{ field }`: BAD_USER_INPUT (not base64 / malformed data URI),
  * IMAGE_TOO_LARGE, UNSUPPORTED_IMAGE_FORMAT, BAD_IMAGE. Messages never contain the input.
@@ -137,30 +138,45 @@ export async function parseImageInput(
     throw fail('BAD_IMAGE', field, `is a JPEG with more than ${MAX_JPEG_SCANS} scans; it is probably malicious`);
   }
 
-  const orientation = meta.orientation ?? 1;
-  let bytes = received;
-  let width = meta.width;
-  let height = meta.height;
-  try {
-    if (orientation >= 2 && orientation <= 8) {
-      // Needs a full decode anyway; it also proves the data decodes.
-      const pipeline = sharp(received, options).timeout({ seconds: DECODE_TIMEOUT_SECONDS }).autoOrient();
-      const encoded = format === 'jpeg' ? pipeline.jpeg({ quality: JPEG_REENCODE_QUALITY }) : pipeline.png();
-      const { data, info } = await encoded.toBuffer({ resolveWithObject: true });
-      bytes = data;
-      width = info.width;
-      height = info.height;
-    } else if (verifyPixels || format === 'png') {
-      // a PNG's zlib stream can only be checked by inflating it, so PNGs are always decoded here;
-      // a JPEG's structure (markers, end of image, scan count) is checked above from its bytes
+  const orientation = meta.orientation !== undefined && meta.orientation >= 2 && meta.orientation <= 8 ? meta.orientation : 1;
+  // orientations 5..8 turn the image a quarter: the displayed width is the stored height
+  const [width, height] = orientation >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  if (verifyPixels || format === 'png') {
+    // a PNG's zlib stream can only be checked by inflating it, so PNGs are always decoded here;
+    // a JPEG's structure (markers, end of image, scan count) is checked above from its bytes
+    try {
       await verifyDecodes(received, options);
+    } catch (e) {
+      throw fromSharp(e, field, limits, NAME);
     }
-  } catch (e) {
-    throw fromSharp(e, field, limits, NAME);
   }
 
   const sha256 = createHash('sha256').update(received).digest('hex');
-  return { bytes, format, width, height, sha256 };
+  return { bytes: received, format, width, height, orientation, sha256 };
+}
+
+const uprights = new WeakMap<ImageInput, Promise<Buffer>>();
+
+/**
+ * The image with its EXIF orientation applied to the pixels, for a consumer that may not honour
+ * EXIF (a remote provider): `bytes` themselves when the orientation is 1, else the image re-encoded
+ * upright in the same format (EXIF and other metadata stripped, sRGB). That costs a full decode and
+ * encode (~200 ms for a 12 Mpx photo), so it is made once per image, on first call. Rejects with a
+ * BAD_IMAGE `VerigateError` when the pixels do not decode.
+ */
+export function uprightBytes(image: ImageInput): Promise<Buffer> {
+  if (image.orientation === 1) return Promise.resolve(image.bytes);
+  let made = uprights.get(image);
+  if (!made) {
+    // the image passed the edge's limits: its own pixel count bounds the decode (0 would mean none)
+    const options: SharpOptions = { limitInputPixels: Math.max(1, image.width * image.height), failOn: 'error' };
+    const pipeline = sharp(image.bytes, options).timeout({ seconds: DECODE_TIMEOUT_SECONDS }).autoOrient();
+    made = (image.format === 'jpeg' ? pipeline.jpeg({ quality: JPEG_REENCODE_QUALITY }) : pipeline.png())
+      .toBuffer()
+      .catch((e: unknown) => Promise.reject(fromSharp(e, 'image', DEFAULT_IMAGE_LIMITS, image.format.toUpperCase())));
+    uprights.set(image, made);
+  }
+  return made;
 }
 
 /** One reduced-size decode of the whole image (see VERIFY_BOX). Throws sharp's error on bad data. */

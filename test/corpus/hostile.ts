@@ -37,8 +37,8 @@ export interface ValidCase {
   readonly height: number;
   /** hex SHA-256 of the decoded bytes as sent */
   readonly sha256: string;
-  /** true when the gateway must re-encode (EXIF orientation ≠ 1) rather than pass the bytes through */
-  readonly reencoded: boolean;
+  /** the EXIF orientation the gateway reports (and that `uprightBytes` applies when it is not 1) */
+  readonly orientation: number;
 }
 
 const TWENTY_MB = 20 * 1024 * 1024;
@@ -150,7 +150,7 @@ async function buildValid(): Promise<ValidCase[]> {
   const rotated = await noisyJpeg(160, 120, { orientation: 6 });
   const rgbaPng = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 0, g: 128, b: 255, alpha: 0.5 } } }).png().toBuffer();
   const mimeWrapped = (b64(jpeg).match(/.{1,76}/g) ?? []).join('\r\n');
-  const base = { format: 'jpeg' as const, width: 160, height: 120, sha256: sha256(jpeg), reencoded: false };
+  const base = { format: 'jpeg' as const, width: 160, height: 120, sha256: sha256(jpeg), orientation: 1 };
   return [
     { name: 'JPEG, bare base64', value: b64(jpeg), ...base },
     { name: 'JPEG, data URI image/jpeg', value: dataUri('image/jpeg', jpeg), ...base },
@@ -158,8 +158,8 @@ async function buildValid(): Promise<ValidCase[]> {
     { name: 'JPEG labelled image/png (accepted by its bytes)', value: dataUri('image/png', jpeg), ...base },
     { name: 'JPEG, base64 wrapped at 76 columns with CRLF', value: mimeWrapped, ...base },
     { name: 'JPEG, base64 without padding, surrounded by whitespace', value: `\n  ${b64(jpeg).replace(/=+$/, '')}\n`, ...base },
-    { name: 'PNG, data URI', value: dataUri('image/png', png), format: 'png', width: 96, height: 64, sha256: sha256(png), reencoded: false },
-    { name: 'PNG with alpha labelled image/jpeg', value: dataUri('image/jpeg', rgbaPng), format: 'png', width: 40, height: 30, sha256: sha256(rgbaPng), reencoded: false },
-    { name: 'JPEG with EXIF orientation 6 (160×120 stored, 120×160 displayed)', value: b64(rotated), format: 'jpeg', width: 120, height: 160, sha256: sha256(rotated), reencoded: true },
+    { name: 'PNG, data URI', value: dataUri('image/png', png), format: 'png', width: 96, height: 64, sha256: sha256(png), orientation: 1 },
+    { name: 'PNG with alpha labelled image/jpeg', value: dataUri('image/jpeg', rgbaPng), format: 'png', width: 40, height: 30, sha256: sha256(rgbaPng), orientation: 1 },
+    { name: 'JPEG with EXIF orientation 6 (160×120 stored, 120×160 displayed)', value: b64(rotated), format: 'jpeg', width: 120, height: 160, sha256: sha256(rotated), orientation: 6 },
   ];
 }

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_IMAGE_LIMITS, parseImageInput, type ImageLimits } from '../../src/images';
+import { DEFAULT_IMAGE_LIMITS, parseImageInput, uprightBytes, type ImageLimits } from '../../src/images';
 import { VerigateError } from '../../src/errors';
 import { craftPng, dataUri, jpegHeadersOnly, noisyJpeg, oneBitBombPng, patchJpegDimensions, pseudoRandomBytes } from '../corpus/builders';
 import { FACES_DIR } from '../support/faces';
@@ -56,47 +56,65 @@ describe('EXIF orientation', () => {
     return [data[i]!, data[i + 1]!, data[i + 2]!];
   }
 
-  it('orientation 6 JPEG → oriented dims, and the bytes are re-encoded upright (no EXIF needed downstream)', async () => {
+  it('orientation 6 JPEG → oriented dims and orientation, the bytes as sent; uprightBytes turns the pixels', async () => {
     const sent = await halves().jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
     expect((await sharp(sent).metadata()).orientation).toBe(6);
     const img = await parseImageInput(sent.toString('base64'), 'selfie');
-    expect([img.format, img.width, img.height]).toEqual(['jpeg', 100, 200]);
-    const meta = await sharp(img.bytes).metadata();
+    expect([img.format, img.width, img.height, img.orientation]).toEqual(['jpeg', 100, 200, 6]);
+    // no re-encode on the way in: the local engine applies the orientation as it reads the pixels
+    expect(img.bytes.equals(sent)).toBe(true);
+    expect(img.sha256).toBe(sha256(sent));
+
+    // what a remote provider is sent instead
+    const upright = await uprightBytes(img);
+    const meta = await sharp(upright).metadata();
     expect(meta.format).toBe('jpeg');
     expect([meta.width, meta.height]).toEqual([100, 200]); // stored upright, not just tagged
     expect(meta.orientation ?? 1).toBe(1);
     // orientation 6 = rotate 90° clockwise to display: the left (red) half becomes the top
-    const top = await pixel(img.bytes, 50, 20);
-    const bottom = await pixel(img.bytes, 50, 180);
+    const top = await pixel(upright, 50, 20);
+    const bottom = await pixel(upright, 50, 180);
     expect(top[0]).toBeGreaterThan(200);
     expect(top[2]).toBeLessThan(60);
     expect(bottom[2]).toBeGreaterThan(200);
     expect(bottom[0]).toBeLessThan(60);
-    // the hash is of what the client sent
-    expect(img.sha256).toBe(sha256(sent));
-    expect(img.sha256).not.toBe(sha256(img.bytes));
+    // made once: fallback, consensus and shadow calls share it
+    expect(await uprightBytes(img)).toBe(upright);
   });
 
-  it('orientation 3 PNG (eXIf chunk) → rotated 180°, still PNG', async () => {
+  it('orientation 3 PNG (eXIf chunk) → upright bytes rotated 180°, still PNG', async () => {
     const sent = await halves().png().withMetadata({ orientation: 3 }).toBuffer();
     const img = await parseImageInput(sent.toString('base64'), 'selfie');
-    expect([img.format, img.width, img.height]).toEqual(['png', 200, 100]);
-    expect((await sharp(img.bytes).metadata()).format).toBe('png');
-    const left = await pixel(img.bytes, 20, 50);
+    expect([img.format, img.width, img.height, img.orientation]).toEqual(['png', 200, 100, 3]);
+    const upright = await uprightBytes(img);
+    expect((await sharp(upright).metadata()).format).toBe('png');
+    const left = await pixel(upright, 20, 50);
     expect(left[2]).toBe(255); // blue is now on the left
     expect(left[0]).toBe(0);
   });
 
-  it('orientation 1 keeps the original bytes (no needless re-encode)', async () => {
+  it('orientation 1: uprightBytes is the bytes as sent (no needless re-encode)', async () => {
     const sent = await halves().jpeg().withMetadata({ orientation: 1 }).toBuffer();
     const img = await parseImageInput(sent.toString('base64'), 'selfie');
     expect(img.bytes.equals(sent)).toBe(true);
-    expect([img.width, img.height]).toEqual([200, 100]);
+    expect([img.width, img.height, img.orientation]).toEqual([200, 100, 1]);
+    expect(await uprightBytes(img)).toBe(img.bytes);
   });
 
-  it('a truncated JPEG with orientation 6 is still refused (the re-encode is the decode check)', async () => {
+  it('a truncated JPEG with orientation 6 is still refused, with or without the edge decode', async () => {
     const sent = await noisyJpeg(160, 120, { orientation: 6 });
-    expect(await codeOf(parseImageInput(sent.subarray(0, sent.length - 400).toString('base64'), 'selfie'))).toBe('BAD_IMAGE');
+    const cut = sent.subarray(0, sent.length - 400).toString('base64');
+    expect(await codeOf(parseImageInput(cut, 'selfie'))).toBe('BAD_IMAGE');
+    expect(await codeOf(parseImageInput(cut, 'selfie', DEFAULT_IMAGE_LIMITS, false))).toBe('BAD_IMAGE');
+  });
+
+  it('a turned JPEG that libjpeg cannot decode passes the edge without its decode, and uprightBytes refuses it as BAD_IMAGE', async () => {
+    const sent = await noisyJpeg(160, 120, { orientation: 6 });
+    const scan = sent.indexOf(Buffer.from([0xff, 0xda]));
+    sent[scan + 6] = 0x33; // the first component's scan names Huffman tables 3, which the file does not define
+    const img = await parseImageInput(sent.toString('base64'), 'selfie', DEFAULT_IMAGE_LIMITS, false);
+    expect(img.orientation).toBe(6);
+    expect(await codeOf(uprightBytes(img))).toBe('BAD_IMAGE');
   });
 });
 

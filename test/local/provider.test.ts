@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { createLocalProvider } from '../../providers/local';
 import { type CheckOutcome, isProviderError, type Provider } from '../../providers/types';
+import { uprightBytes } from '../../src/images';
 import { ctx, face, image, unchecked } from './support';
 
 let provider: Provider;
@@ -142,7 +143,7 @@ describe('local provider: small faces in large frames', () => {
  * looking at the other three quarter turns.
  */
 describe('local provider: turned photos', () => {
-  const turn = async (file: string, angle: number) => image(await sharp((await face(file)).bytes).rotate(angle).jpeg({ quality: 95 }).toBuffer());
+  const turn = async (file: string, angle: number) => image(await sharp(await uprightBytes(await face(file))).rotate(angle).jpeg({ quality: 95 }).toBuffer());
   const reference = () => face('deepface/img2.jpg');
   const audit = (out: CheckOutcome) => out.raw.probe as { turned: number; box: number[]; timingsMs: Record<string, number> };
 
@@ -156,6 +157,20 @@ describe('local provider: turned photos', () => {
       expect(out.match!.score).toBeCloseTo(upright.match!.score, 1);
       expect(out.liveness!.score).toBeGreaterThan(0.5);
     }
+  });
+
+  it("applies a phone photo's EXIF orientation itself: the same box and scores as on its pixels turned upright", async () => {
+    const tagged = await face('silent-face/image_T1.jpg'); // stored sideways with EXIF orientation 6
+    expect(tagged.orientation).toBe(6);
+    const turnedUp = await image(await uprightBytes(tagged)); // what the edge used to hand over
+    expect(turnedUp.orientation).toBe(1);
+    const check = async (probe: typeof tagged) => provider.check({ probe, reference: await face('silent-face/image_T1.jpg'), match: true, liveness: true }, ctx());
+    const [a, b] = [await check(tagged), await check(turnedUp)];
+    expect([audit(a).turned, audit(b).turned]).toEqual([0, 0]);
+    audit(a).box.forEach((v, i) => expect(Math.abs(v - audit(b).box[i])).toBeLessThan(4));
+    expect(a.liveness!.score).toBeCloseTo(b.liveness!.score, 1);
+    expect(a.match!.score).toBeGreaterThan(0.9); // the tagged selfie against itself (as a reference, also tagged)
+    expect(b.match!.score).toBeGreaterThan(0.9);
   });
 
   it('reports the box in the turned image', async () => {
@@ -184,7 +199,7 @@ describe('local provider: turned photos', () => {
   it('turns a selfie upright even when a sideways view embeds longer (its landscape box rules it out)', async () => {
     // this selfie's upright embedding is short (~3.0); at JPEG quality 80 its sideways views embed
     // longer (~3.15), but the detector boxes them landscape (w/h ~1.5), which no upright face gets
-    const upright = (await face('silent-face/image_T1.jpg')).bytes;
+    const upright = await uprightBytes(await face('silent-face/image_T1.jpg'));
     for (const angle of [90, 180, 270]) {
       const probe = await image(await sharp(upright).rotate(angle).jpeg({ quality: 80 }).toBuffer());
       const out = await provider.check({ probe, match: false, liveness: true }, ctx());

@@ -122,15 +122,16 @@ describe('decode and EXIF orientation', () => {
     await expect(decode(Buffer.from('not an image'), OPTS)).rejects.toThrow(/cannot be decoded/);
   });
 
-  it('decodes validated (upright, measured) bytes the same without reading their header', async () => {
+  it('decodes measured bytes (stored size and orientation told) the same without reading their header', async () => {
     const big = await sharp(upright).resize(2560, 1920).jpeg().toBuffer();
-    for (const [bytes, width, height] of [[upright, 480, 360], [big, 2560, 1920]] as const) {
+    const sideways = await sharp(upright).resize(2560, 1920).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    for (const [bytes, width, height, orientation] of [[upright, 480, 360, 1], [big, 2560, 1920, 1], [sideways, 2560, 1920, 6]] as const) {
       const read = await decode(bytes, OPTS);
-      const told = await decode(bytes, OPTS, { width, height });
+      const told = await decode(bytes, OPTS, { width, height, orientation });
       expect([told.width, told.height, told.scale, told.toStored]).toEqual([read.width, read.height, read.scale, read.toStored]);
       expect(Buffer.compare(Buffer.from(told.stored.data), Buffer.from(read.stored.data))).toBe(0);
     }
-    await expect(decode(Buffer.from('not an image'), OPTS, { width: 10, height: 10 })).rejects.toThrow(/cannot be decoded/);
+    await expect(decode(Buffer.from('not an image'), OPTS, { width: 10, height: 10, orientation: 1 })).rejects.toThrow(/cannot be decoded/);
   });
 
   it('says in one line why a JPEG with corrupt scan data cannot be decoded (libvips repeats its errors)', async () => {
@@ -146,7 +147,7 @@ describe('decode and EXIF orientation', () => {
 
   it('reads the header when told a size of 0×0 (unmeasured bytes) instead of scaling by 1/0', async () => {
     const big = await sharp(upright).resize(2560, 1920).jpeg().toBuffer();
-    const img = await decode(big, OPTS, { width: 0, height: 0 });
+    const img = await decode(big, OPTS, { width: 0, height: 0, orientation: 1 });
     expect([img.width, img.height, img.scale]).toEqual([1280, 960, 0.5]);
   });
 });

@@ -7,12 +7,12 @@ import { parseImageInput } from '../../src/images';
 
 export const FACES = sharedFacesDir();
 
-/** The image as the gateway hands it to a provider: validated, upright, measured (src/images). */
+/** The image as the gateway hands it to a provider: validated and measured (src/images). */
 export const image = (bytes: Buffer): Promise<ImageInput> => parseImageInput(bytes.toString('base64'), 'test');
 
 /** Bytes no edge check has seen (the provider's own defences): size unknown, so reported as 0×0. */
 export function unchecked(bytes: Buffer): ImageInput {
-  return { bytes, format: 'jpeg', width: 0, height: 0, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { bytes, format: 'jpeg', width: 0, height: 0, orientation: 1, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 export const face = (rel: string): Promise<ImageInput> => image(readFileSync(join(FACES, rel)));

@@ -2,11 +2,15 @@
  * The Facia adapter against the Facia emulator (test/fakes/facia-emulator): real undici client,
  * real HTTP, every documented response and the transport faults.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { classifyResponse, redactor } from '../../providers/facia/classify';
 import { createFaciaProvider, type FaciaConfig } from '../../providers/facia';
 import { isProviderError, ProviderError, type CallContext, type ImageInput, type Provider } from '../../providers/types';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
-import { FACES, imageFromBytes, loadFace } from '../fakes/images';
+import { FACES, FACES_DIR, imageFromBytes, loadFace } from '../fakes/images';
+import { parseImageInput } from '../../src/images';
 import { cosineToUnit, fallbackScorer, type Scorer } from '../fakes/scorer';
 
 const HASH = 'hash-5f2c9e1a7b3d4c6e8f00-secret';
@@ -152,6 +156,23 @@ describe('Facia adapter ↔ Facia emulator', () => {
       expect(body).toEqual({ error: 'Both selfie_image and document_image are required' });
       const e = classifyResponse(res.status, body, redactor(HASH));
       expect([e.kind, e.reason]).toEqual(['BadInput', 'BAD_IMAGE']);
+    });
+
+    it('sends a photo tagged with an EXIF orientation with its pixels turned upright', async () => {
+      const seen: Buffer[] = [];
+      const capturing = await startFaciaEmulator({ hashId: HASH, scorer: async (s, d) => (seen.push(s, d), { similarity: 0.9, liveness: 0.9 }) });
+      const p = createFaciaProvider({ url: capturing.url, hashId: HASH, timeoutMs: 2000 });
+      try {
+        const tagged = await parseImageInput(readFileSync(join(FACES_DIR, 'silent-face/image_T1.jpg')).toString('base64'), 'selfie');
+        expect(tagged.orientation).toBe(6); // stored 640×480 sideways, shown 480×640
+        await p.check({ probe: tagged, reference: obama, match: true, liveness: true }, ctx());
+        const sent = await sharp(seen[0]).metadata();
+        expect([sent.width, sent.height, sent.orientation ?? 1]).toEqual([tagged.width, tagged.height, 1]);
+        expect(seen[1].equals(obama.bytes)).toBe(true); // orientation 1: as received
+      } finally {
+        await p.close?.();
+        await capturing.close();
+      }
     });
 
     it('demo request limit → QuotaExceeded once the limit is used up', async () => {
