@@ -2,15 +2,12 @@
  * The Facia adapter against the Facia emulator (test/fakes/facia-emulator): real undici client,
  * real HTTP, every documented response and the transport faults.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import sharp from 'sharp';
 import { classifyResponse, redactor } from '../../providers/facia/classify';
 import { createFaciaProvider, type FaciaConfig } from '../../providers/facia';
 import { isProviderError, ProviderError, type CallContext, type ImageInput, type Provider } from '../../providers/types';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
-import { FACES, FACES_DIR, imageFromBytes, loadFace } from '../fakes/images';
-import { parseImageInput } from '../../src/images';
+import { FACES, imageFromBytes, loadFace } from '../fakes/images';
+import { uprightDuty } from '../support/faces';
 import { cosineToUnit, fallbackScorer, type Scorer } from '../fakes/scorer';
 
 const HASH = 'hash-5f2c9e1a7b3d4c6e8f00-secret';
@@ -159,16 +156,13 @@ describe('Facia adapter ↔ Facia emulator', () => {
     });
 
     it('sends a photo tagged with an EXIF orientation with its pixels turned upright', async () => {
-      const seen: Buffer[] = [];
-      const capturing = await startFaciaEmulator({ hashId: HASH, scorer: async (s, d) => (seen.push(s, d), { similarity: 0.9, liveness: 0.9 }) });
+      const duty = uprightDuty();
+      const capturing = await startFaciaEmulator({ hashId: HASH, scorer: duty.scorer });
       const p = createFaciaProvider({ url: capturing.url, hashId: HASH, timeoutMs: 2000 });
       try {
-        const tagged = await parseImageInput(readFileSync(join(FACES_DIR, 'silent-face/image_T1.jpg')).toString('base64'), 'selfie');
-        expect(tagged.orientation).toBe(6); // stored 640×480 sideways, shown 480×640
+        const tagged = await duty.tagged();
         await p.check({ probe: tagged, reference: obama, match: true, liveness: true }, ctx());
-        const sent = await sharp(seen[0]).metadata();
-        expect([sent.width, sent.height, sent.orientation ?? 1]).toEqual([tagged.width, tagged.height, 1]);
-        expect(seen[1].equals(obama.bytes)).toBe(true); // orientation 1: as received
+        await duty.expectSentUpright(tagged, obama);
       } finally {
         await p.close?.();
         await capturing.close();

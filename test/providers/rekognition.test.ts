@@ -2,15 +2,12 @@
  * The Rekognition adapter, with the real AWS SDK client, against the AWS-protocol emulator
  * (test/fakes/rekognition-emulator): SigV4 verified, AWS JSON 1.1 errors, faults, Face Liveness.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RekognitionClient } from '@aws-sdk/client-rekognition';
-import sharp from 'sharp';
 import { createRekognitionProvider, type RekognitionConfig, type RekognitionProvider } from '../../providers/rekognition';
 import { isProviderError, ProviderError, type CallContext, type ImageInput } from '../../providers/types';
 import { DEFAULT_FACE, startRekognitionEmulator, type EmulatedFace, type RekognitionEmulator } from '../fakes/rekognition-emulator';
-import { FACES, FACES_DIR, imageFromBytes, loadFace } from '../fakes/images';
-import { parseImageInput } from '../../src/images';
+import { FACES, imageFromBytes, loadFace } from '../fakes/images';
+import { uprightDuty } from '../support/faces';
 import { sha256, type Scorer } from '../fakes/scorer';
 
 const obama = loadFace(FACES.obama);
@@ -68,16 +65,13 @@ describe('Rekognition adapter ↔ AWS-protocol emulator', () => {
 
   describe('CompareFaces', () => {
     it('sends a photo tagged with an EXIF orientation with its pixels turned upright', async () => {
-      const seen: Buffer[] = [];
-      const capturing = await startRekognitionEmulator({ scorer: async (s, d) => (seen.push(s, d), { similarity: 0.9, liveness: 0.9 }), faces });
+      const duty = uprightDuty();
+      const capturing = await startRekognitionEmulator({ scorer: duty.scorer, faces });
       const p = createRekognitionProvider({ region: capturing.region, endpoint: capturing.url, credentials: capturing.credentials, timeoutMs: 2000 });
       try {
-        const tagged = await parseImageInput(readFileSync(join(FACES_DIR, 'silent-face/image_T1.jpg')).toString('base64'), 'selfie');
-        expect(tagged.orientation).toBe(6); // stored 640×480 sideways, shown 480×640
+        const tagged = await duty.tagged();
         await p.check(match(tagged, obama), ctx());
-        const sent = await sharp(seen[0]).metadata();
-        expect([sent.width, sent.height, sent.orientation ?? 1]).toEqual([tagged.width, tagged.height, 1]);
-        expect(seen[1].equals(obama.bytes)).toBe(true); // orientation 1: as received
+        await duty.expectSentUpright(tagged, obama);
       } finally {
         await p.close?.();
         await capturing.close();
