@@ -81,6 +81,15 @@ class PostgresDb implements Db {
   }
 }
 
+/**
+ * PGlite runs PostgreSQL inside this process, so its shared buffers are this process's memory.
+ * 16 MB instead of PostgreSQL's 128 MB: the server's RSS measured 542 → 428 MB on a restart and
+ * 723 → 606 MB after 400 checks, with the same statement times (createPending 0.76 / 0.79 ms,
+ * complete 0.85 / 0.88 ms); pages beyond them come from the OS file cache. A database that outgrows
+ * this belongs on PostgreSQL (DATABASE_URL), where shared_buffers is the server's own setting.
+ */
+const PGLITE_START = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
 export interface OpenOptions {
   /** postgres://… ; when absent, PGlite under dataDir */
   databaseUrl?: string;
@@ -110,7 +119,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     dataDir = resolve(dir, 'pglite');
     mkdirSync(dataDir, { recursive: true });
   }
-  const pg = new PGlite(dataDir);
+  const pg = new PGlite(dataDir, { startParams: PGLITE_START });
   await pg.waitReady;
   return new PGliteDb(pg);
 }

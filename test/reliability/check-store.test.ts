@@ -32,6 +32,13 @@ describeEachStore('check store', (kind) => {
   });
   afterAll(() => kind.dispose(db));
 
+  if (kind.name === 'pglite') {
+    it('runs PGlite with 16 MB of shared buffers (they are this process’s memory), its other start settings kept', async () => {
+      expect(await db.query('SHOW shared_buffers')).toEqual([{ shared_buffers: '16MB' }]);
+      expect(await db.query('SHOW search_path')).toEqual([{ search_path: 'public' }]); // one of PGlite's own
+    });
+  }
+
   it('returns the tenant’s newest stored policy with a created check, none for a repeat', async () => {
     const t = await store.tenants.create('policy-with-insert');
     const first = await store.checks.createPending({ tenantId: t.id, kind: 'VERIFY_IDENTITY', imageDigests: {} });
