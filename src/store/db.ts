@@ -83,8 +83,8 @@ class PostgresDb implements Db {
 
 /**
  * PGlite runs PostgreSQL inside this process, so its shared buffers are this process's memory.
- * 16 MB instead of PostgreSQL's 128 MB: the server's RSS measured 542 → 428 MB on a restart and
- * 723 → 606 MB after 400 checks, with the same statement times (createPending 0.76 / 0.79 ms,
+ * 16 MB instead of PostgreSQL's 128 MB: the server's RSS measured 542 → 430 MB on a restart and
+ * 723 → 618 MB after 400 checks, with the same statement times (createPending 0.76 / 0.79 ms,
  * complete 0.85 / 0.88 ms); pages beyond them come from the OS file cache. A database that outgrows
  * this belongs on PostgreSQL (DATABASE_URL), where shared_buffers is the server's own setting.
  */
