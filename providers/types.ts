@@ -38,6 +38,9 @@ export type ReasonCode = (typeof REASON_CODES)[number];
  * adapter whose API may not honour EXIF sends `uprightBytes(image)` (src/images) instead: the pixels
  * turned upright, re-encoded once on first call (a phone photo's orientation is usually 6).
  */
+/** Whether EXIF orientation `o` turns the image a quarter (5..8): its displayed width is its stored height. */
+export const swapsSides = (o: number): boolean => o >= 5 && o <= 8;
+
 export interface ImageInput {
   readonly bytes: Buffer;
   readonly format: 'jpeg' | 'png';

@@ -12,6 +12,7 @@ import {
   type Provider,
   ProviderError,
   type ReasonCode,
+  swapsSides,
 } from '../types';
 import { type AnalyseRequest, cosine, type FaceReport } from './engine';
 import { loadPack } from './pack';
@@ -59,9 +60,9 @@ export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine 
 
 const CAPABILITIES: ReadonlySet<Capability> = new Set(['face-match', 'liveness', 'quality']);
 
-/** The size as stored: orientations 5..8 turn the image a quarter, so its displayed sides swap. */
+/** The size as stored: an orientation that turns the image a quarter swaps its displayed sides. */
 function storedHeader({ width, height, orientation }: ImageInput): StoredHeader {
-  return orientation >= 5 && orientation <= 8 ? { width: height, height: width, orientation } : { width, height, orientation };
+  return swapsSides(orientation) ? { width: height, height: width, orientation } : { width, height, orientation };
 }
 
 export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {

@@ -8,6 +8,7 @@
  * through `toStored`.
  */
 import sharp from 'sharp';
+import { swapsSides } from '../types';
 import type { TensorInput } from './pack';
 
 /** Packed RGB, row-major. */
@@ -82,7 +83,7 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, header?: St
 /** The upright view of a stored raster with EXIF orientation 1–8 (anything else: as stored). */
 export function oriented(stored: Raster, orientation: number, scale = 1): Rgb {
   const { width: w, height: h } = stored;
-  const swapped = orientation >= 5 && orientation <= 8;
+  const swapped = swapsSides(orientation);
   return { stored, width: swapped ? h : w, height: swapped ? w : h, toStored: orientationMap(orientation, w, h), scale };
 }
 

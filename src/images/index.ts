@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type SharpOptions } from 'sharp';
-import type { ImageInput } from '../../providers/types';
+import { swapsSides, type ImageInput } from '../../providers/types';
 import { VerigateError, type ErrorCode } from '../errors';
 import { decodeBase64Strict, unwrapDataUri } from './base64';
 import { jpegHasEndAfterScan, jpegScanCount, readJpegHeader, readPngHeader } from './headers';
@@ -139,8 +139,7 @@ export async function parseImageInput(
   }
 
   const orientation = meta.orientation !== undefined && meta.orientation >= 2 && meta.orientation <= 8 ? meta.orientation : 1;
-  // orientations 5..8 turn the image a quarter: the displayed width is the stored height
-  const [width, height] = orientation >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  const [width, height] = swapsSides(orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
   if (verifyPixels || format === 'png') {
     // a PNG's zlib stream can only be checked by inflating it, so PNGs are always decoded here;
     // a JPEG's structure (markers, end of image, scan count) is checked above from its bytes
