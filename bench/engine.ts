@@ -15,7 +15,7 @@ import type { ImageInput } from '../providers/types';
 import { auc, eer, presentationErrors, readLiveness, readPairs, scoreLiveness, scorePairs, sharedFacesDir, tarAtFmr } from '../src/eval';
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
-import { DEFAULT_THRESHOLDS } from '../src/verification/decision';
+import { DEFAULT_THRESHOLDS } from '../src/verification/decide';
 
 const FACES = sharedFacesDir();
 /** a 480×640 selfie (stored 640×480 with EXIF orientation 6) and a 537×376 passport page: the typical verification */

@@ -16,10 +16,12 @@ export const REASON_CODES = [
   'FACE_TOO_SMALL',
   'BLURRY',
   'EXTREME_POSE',
+  'INSUFFICIENT_CONTEXT',
   'BAD_IMAGE',
   'FACE_MISMATCH',
   'MATCH_INCONCLUSIVE',
   'PROVIDER_DISAGREEMENT',
+  'EVIDENCE_MISSING',
   'LIVENESS_FAILED',
   'LIVENESS_SESSION_EXPIRED',
   'PROVIDER_ERROR',
@@ -90,6 +92,11 @@ export interface RawLiveness {
 export interface CheckOutcome {
   readonly match?: RawFaceMatch;
   readonly liveness?: RawLiveness;
+  /**
+   * A liveness session's reference image (Rekognition Face Liveness): the selfie of a match made
+   * by another call. Held in memory for this check only; never stored, logged or put in `raw`.
+   */
+  readonly sessionImage?: Buffer;
   /** quality findings that do not stop the check (FACE_TOO_SMALL, BLURRY, EXTREME_POSE) */
   readonly quality: readonly ReasonCode[];
   /** the provider's own numbers for the audit trail (never images or templates). Admin-only. */
@@ -110,11 +117,17 @@ export interface ProviderHealth {
 export interface Provider {
   readonly name: ProviderName;
   readonly capabilities: ReadonlySet<Capability>;
+  /** every call needs the document image, whatever it checks (Facia's /process_face takes both) */
+  readonly needsDocument?: boolean;
+  /** deadline of one call when the policy sets none (the caller enforces it: verification/call.ts) */
+  readonly timeoutMs?: number;
+  /** the keys its scores are reported under (RawFaceMatch.calibration), for the `providers` query */
+  readonly calibration?: { readonly match?: string; readonly liveness?: string };
   /** Load models, open pools, warm up. `/readyz` turns 200 only after every provider's init resolved. */
   init?(): Promise<void>;
   check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome>;
   /** 'liveness-session' providers: start a session the frontend's liveness widget runs (Rekognition Face Liveness) */
-  createLivenessSession?(ctx: CallContext): Promise<{ sessionId: string }>;
+  createLivenessSession?(ctx: CallContext): Promise<{ sessionId: string; expiresAt: Date }>;
   health(ctx: CallContext): Promise<ProviderHealth>;
   close?(): Promise<void>;
 }

@@ -31,12 +31,12 @@ export interface AppOptions {
   providers?: Provider[];
   /** use this database instead of opening one from config (tests share one per file) */
   db?: Db;
-  /** calibration tables (default: the committed ones in models/calibration) */
+  /** calibration tables (default: the committed ones in models/calibration, then VERIGATE_CALIBRATION_DIR's) */
   calibration?: CalibrationRegistry;
   /** return before the providers are warm (serve: listen at once, /readyz turns 200 later) */
   warmUpInBackground?: boolean;
-  /** circuit-breaker settings (tests shorten the cool-down) */
-  breaker?: Partial<BreakerOptions>;
+  /** circuit-breaker settings; `now`: its clock (tests move it instead of waiting out a cool-down) */
+  breaker?: Partial<BreakerOptions> & { now?: () => number };
 }
 
 export interface App {
@@ -70,8 +70,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const warmUp = providers.init().then(() => log.info({ providers: providers.names() }, 'providers initialised'));
   if (!opts.warmUpInBackground) await warmUp;
 
-  const health = new HealthBook({ ...DEFAULT_BREAKER, ...opts.breaker });
-  const orchestrator = new Orchestrator(store, providers, opts.calibration ?? CalibrationRegistry.loadDefaults(), {
+  const { now: breakerClock, ...breaker } = opts.breaker ?? {};
+  const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock);
+  const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
+  const orchestrator = new Orchestrator(store, providers, calibration, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
     timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
     log,
@@ -82,7 +84,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const shape = shapeLimitsFrom(config);
   const limitStore = createLimitStore(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
-  const services: Services = { config, store, orchestrator, providers, health, imageLimits: DEFAULT_IMAGE_LIMITS, log, authFailures };
+  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, log, authFailures };
 
   const limits = limitsPlugin({
     store: limitStore,

@@ -74,17 +74,19 @@ export function classifyResponse(status: number, body: unknown, redact: Redact):
   return err('Transient', 'PROVIDER_ERROR', `Facia answered HTTP ${status} with an unexpected body${said}`, raw);
 }
 
-/** Classify a thrown transport error. `timedOut`/`interrupted` say which signal fired, if any. */
-export function classifyTransport(
-  e: unknown,
-  how: { timedOut: boolean; interrupted: boolean; timeoutMs: number; phase: string },
-  redact: Redact,
-): ProviderError {
+/**
+ * Classify a thrown transport error. An aborted call signal gives its reason when that is a
+ * ProviderError (the provider caller's deadline: Transient TIMEOUT), else Transient INTERRUPTED.
+ */
+export function classifyTransport(e: unknown, how: { signal: AbortSignal; phase: string }, redact: Redact): ProviderError {
   const code = (e as { code?: string })?.code;
   const raw = { ...(code ? { code } : {}), phase: how.phase };
-  if (how.interrupted) return err('Transient', 'INTERRUPTED', `Facia call cancelled by the caller (${how.phase})`, raw, e);
-  if (how.timedOut || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return err('Transient', 'TIMEOUT', `Facia did not answer within ${how.timeoutMs} ms (${how.phase})`, raw, e);
+  if (how.signal.aborted) {
+    const reason: unknown = how.signal.reason;
+    return reason instanceof ProviderError ? reason : err('Transient', 'INTERRUPTED', `Facia call cancelled by the caller (${how.phase})`, raw, e);
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return err('Transient', 'TIMEOUT', `Facia did not answer in time (${how.phase})`, raw, e);
   }
   const msg = redact(e instanceof Error ? e.message : String(e)).slice(0, 200);
   return err('Transient', 'PROVIDER_UNAVAILABLE', `Facia connection failed (${code ?? 'error'}: ${msg})`, raw, e);

@@ -18,8 +18,9 @@
  * `livenessSessionId` (Rekognition Face Liveness) is refused too (BadInput/PROVIDER_ERROR: a request
  * Facia cannot serve at all).
  *
- * Deadline: `timeoutMs` covers connect, headers and the whole body (a server that drips its body
- * still times out); `ctx.signal` aborts the call at any point (→ Transient INTERRUPTED).
+ * Deadline: the provider caller's (src/verification/call.ts; `timeoutMs` is this provider's default):
+ * it aborts `ctx.signal`, which cancels the exchange at any point — connect, headers or a body
+ * dripped slowly — and the failure is its TIMEOUT; any other abort is Transient INTERRUPTED.
  */
 import { Pool } from 'undici';
 import { ProviderError, type CallContext, type Capability, type CheckOutcome, type CheckRequest, type ImageInput, type Provider, type ProviderHealth } from '../types';
@@ -31,7 +32,7 @@ export interface FaciaConfig {
   url: string;
   /** Facia's hash_id (FACIA_HASH_ID): a secret */
   hashId: string;
-  /** deadline of one call, connect to last body byte (FACIA_TIMEOUT_MS, default 15000) */
+  /** deadline of one call, connect to last body byte, when the policy sets none (FACIA_TIMEOUT_MS, default 15000) */
   timeoutMs?: number;
   /** keep-alive connections in the pool (default 16) */
   connections?: number;
@@ -99,22 +100,11 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
     connections: cfg.connections ?? 16,
     keepAliveTimeout: 30_000,
     connect: { timeout: Math.min(timeoutMs, 10_000) },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
   });
 
-  /** One HTTP exchange under the deadline and the caller's signal; every failure classified. */
-  async function exchange(
-    method: 'GET' | 'POST',
-    path: string,
-    body: string | undefined,
-    ctx: CallContext,
-    deadlineMs: number,
-  ): Promise<{ status: number; text: string }> {
-    if (ctx.signal.aborted) throw classifyTransport(ctx.signal.reason, { timedOut: false, interrupted: true, timeoutMs: deadlineMs, phase: 'before the call' }, redact);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(new Error(`deadline ${deadlineMs} ms`)), deadlineMs);
-    const signal = AbortSignal.any([ctx.signal, deadline.signal]);
+  /** One HTTP exchange under the caller's signal; every failure classified. */
+  async function exchange(method: 'GET' | 'POST', path: string, body: string | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    if (signal.aborted) throw classifyTransport(signal.reason, { signal, phase: 'before the call' }, redact);
     let phase = 'waiting for headers';
     try {
       const res = await pool.request({
@@ -138,9 +128,7 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
       return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
     } catch (e) {
       if (e instanceof ProviderError) throw e;
-      throw classifyTransport(e, { timedOut: deadline.signal.aborted, interrupted: ctx.signal.aborted && !deadline.signal.aborted, timeoutMs: deadlineMs, phase }, redact);
-    } finally {
-      clearTimeout(timer);
+      throw classifyTransport(e, { signal, phase }, redact);
     }
   }
 
@@ -158,7 +146,7 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
     const [selfie, document] = await Promise.all([dataUri(req.probe, 'selfie'), dataUri(req.reference, 'document')]);
     const payload = JSON.stringify({ hash_id: cfg.hashId, selfie_image: selfie, document_image: document });
     const started = Date.now();
-    const { status, text } = await exchange('POST', '/process_face', payload, ctx, timeoutMs);
+    const { status, text } = await exchange('POST', '/process_face', payload, ctx.signal);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -193,7 +181,7 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
 
   async function health(ctx: CallContext): Promise<ProviderHealth> {
     try {
-      const { status, text } = await exchange('GET', '/status_check', undefined, ctx, Math.min(timeoutMs, 5000));
+      const { status, text } = await exchange('GET', '/status_check', undefined, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.min(timeoutMs, 5000))]));
       if (status === 200 && /service is live/i.test(text)) return { ok: true };
       return { ok: false, detail: `status_check answered HTTP ${status}: ${redact(text).slice(0, 100)}` };
     } catch (e) {
@@ -204,6 +192,9 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
   return {
     name: 'facia',
     capabilities: CAPABILITIES,
+    needsDocument: true,
+    timeoutMs,
+    calibration: { match: FACIA_CALIBRATION, liveness: FACIA_CALIBRATION },
     check,
     health,
     close: () => pool.close(),

@@ -82,6 +82,7 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
   return {
     name: 'local',
     capabilities: CAPABILITIES,
+    calibration: engine.calibration,
     async init() {
       await engine.init();
       ready = true;

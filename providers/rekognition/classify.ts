@@ -15,7 +15,8 @@
  *   Throttling, ProvisionedThroughputExceeded, InternalServerError, 5xx,
  *   connection reset/refused, socket timeouts, malformed responses      → Transient
  *   any other client fault (UnknownOperation, Serialization, …)         → Unavailable PROVIDER_ERROR
- *   our deadline → Transient TIMEOUT; the caller's signal → Transient INTERRUPTED.
+ *   the caller's signal: its reason when that is a ProviderError (the provider caller's deadline,
+ *   Transient TIMEOUT), else Transient INTERRUPTED.
  */
 import { ProviderError, type ProviderErrorKind, type ReasonCode } from '../types';
 
@@ -48,9 +49,8 @@ interface SdkError {
 
 export interface CallState {
   op: RekognitionOperation;
-  timedOut: boolean;
-  interrupted: boolean;
-  timeoutMs: number;
+  /** the call's signal (aborted: by the provider caller's deadline, or by the caller) */
+  signal?: AbortSignal;
 }
 
 export function classifyAwsError(e: unknown, s: CallState): ProviderError {
@@ -70,8 +70,10 @@ export function classifyAwsError(e: unknown, s: CallState): ProviderError {
     new ProviderError('rekognition', kind, reason, message, raw, { cause: e });
   const said = `Rekognition ${s.op}: ${name}: ${text}`;
 
-  if (s.interrupted) return fail('Transient', 'INTERRUPTED', `Rekognition ${s.op} cancelled by the caller`);
-  if (s.timedOut) return fail('Transient', 'TIMEOUT', `Rekognition ${s.op} did not answer within ${s.timeoutMs} ms`);
+  if (s.signal?.aborted) {
+    const reason: unknown = s.signal.reason;
+    return reason instanceof ProviderError ? reason : fail('Transient', 'INTERRUPTED', `Rekognition ${s.op} cancelled by the caller`);
+  }
 
   if (name === 'InvalidParameterException') {
     if (s.op === 'CompareFaces' && !/threshold|qualityfilter|quality filter|validation error/i.test(text)) {

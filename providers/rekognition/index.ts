@@ -2,16 +2,18 @@
  * AWS Rekognition adapter (@aws-sdk/client-rekognition).
  *
  * Config: `{ region?, qualityFilter?, detectFaces?, timeoutMs?, endpoint?, credentials?, maxAttempts?,
- * quality?, livenessSession?, client? }` (see `RekognitionConfig`). Region and credentials come from
+ * quality?, livenessSession?, client? }` (see `RekognitionConfig`). The deadline of a call is the
+ * provider caller's (src/verification/call.ts, default `timeoutMs`): it aborts `ctx.signal`. Region and credentials come from
  * the standard AWS chain unless given; the endpoint from `endpoint`, else the standard overrides
  * `AWS_ENDPOINT_URL_REKOGNITION` / `AWS_ENDPOINT_URL`, which SDK v3 (≥ 3.5xx; verified with the
  * installed 3.1142 in test/providers/rekognition.test.ts) honours itself.
  *
  * A check:
  *  - probe: `req.probe`, or with `livenessSessionId` the session's ReferenceImage (from
- *    GetFaceLivenessSessionResults), whose Confidence (percent) is the liveness score. EXPIRED →
- *    BadInput LIVENESS_SESSION_EXPIRED; CREATED / IN_PROGRESS → BadInput (not completed yet);
- *    FAILED → a liveness result of 0 (raw keeps AWS's Confidence), no match.
+ *    GetFaceLivenessSessionResults), whose Confidence (percent) is the liveness score; the
+ *    ReferenceImage comes back as `sessionImage` (the selfie of a match made by another provider).
+ *    EXPIRED → BadInput LIVENESS_SESSION_EXPIRED; CREATED / IN_PROGRESS → BadInput (not completed
+ *    yet); FAILED → a liveness result of 0 (raw keeps AWS's Confidence), no match.
  *  - `detectFaces: true`: DetectFaces on the probe (in parallel with CompareFaces): no face →
  *    BadInput NO_FACE; more than one dominant face → BadInput MULTIPLE_FACES; FACE_TOO_SMALL /
  *    BLURRY / EXTREME_POSE as quality findings (thresholds in `quality`).
@@ -64,7 +66,7 @@ export interface RekognitionConfig {
   qualityFilter?: QualityFilter;
   /** also call DetectFaces on the probe for face count and quality findings (default false) */
   detectFaces?: boolean;
-  /** deadline of one check, all its calls together (default 15000) */
+  /** deadline of one check, all its calls together, when the policy sets none (default 15000; enforced by the provider caller) */
   timeoutMs?: number;
   /** endpoint override; default: AWS_ENDPOINT_URL_REKOGNITION / AWS_ENDPOINT_URL, else AWS */
   endpoint?: string;
@@ -81,7 +83,7 @@ export interface RekognitionConfig {
 
 export interface RekognitionProvider extends Provider {
   /** Start a Face Liveness session for the frontend (Amplify FaceLivenessDetector); expires 3 minutes after creation. */
-  createLivenessSession(ctx: CallContext): Promise<{ sessionId: string }>;
+  createLivenessSession(ctx: CallContext): Promise<{ sessionId: string; expiresAt: Date }>;
 }
 
 export const REKOGNITION_CALIBRATION = 'rekognition/default';
@@ -100,26 +102,6 @@ async function upright(img: ImageInput, which: 'selfie' | 'document'): Promise<B
 
 const badInput = (reason: ReasonCode, message: string, raw: Record<string, unknown> = {}) =>
   new ProviderError('rekognition', 'BadInput', reason, message, raw);
-
-interface Deadline {
-  signal: AbortSignal;
-  timedOut(): boolean;
-  interrupted(): boolean;
-  timeoutMs: number;
-  done(): void;
-}
-
-function deadline(ctx: CallContext, timeoutMs: number): Deadline {
-  const timer = new AbortController();
-  const t = setTimeout(() => timer.abort(new Error(`deadline ${timeoutMs} ms`)), timeoutMs);
-  return {
-    signal: AbortSignal.any([ctx.signal, timer.signal]),
-    timedOut: () => timer.signal.aborted,
-    interrupted: () => ctx.signal.aborted && !timer.signal.aborted,
-    timeoutMs,
-    done: () => clearTimeout(t),
-  };
-}
 
 /** rejects when the signal aborts: the adapter answers at the deadline even if the SDK does not */
 const whenAborted = (signal: AbortSignal) =>
@@ -163,29 +145,28 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
       },
     });
 
-  /** one SDK call under the check's deadline; every failure classified */
-  async function send<T>(op: RekognitionOperation, command: unknown, d: Deadline): Promise<T> {
-    const state = () => ({ op, timedOut: d.timedOut(), interrupted: d.interrupted(), timeoutMs: d.timeoutMs });
-    if (d.signal.aborted) throw classifyAwsError(d.signal.reason, state());
-    const call = client.send(command as never, { abortSignal: d.signal }) as Promise<T>;
-    call.catch(() => undefined); // when the deadline wins the race
+  /** one SDK call under the caller's signal; every failure classified */
+  async function send<T>(op: RekognitionOperation, command: unknown, signal: AbortSignal): Promise<T> {
+    if (signal.aborted) throw classifyAwsError(signal.reason, { op, signal });
+    const call = client.send(command as never, { abortSignal: signal }) as Promise<T>;
+    call.catch(() => undefined); // when the abort wins the race
     try {
-      return await Promise.race([call, whenAborted(d.signal)]);
+      return await Promise.race([call, whenAborted(signal)]);
     } catch (e) {
-      throw classifyAwsError(e, state());
+      throw classifyAwsError(e, { op, signal });
     }
   }
 
-  async function fromSession(sessionId: string, d: Deadline) {
+  async function fromSession(sessionId: string, signal: AbortSignal) {
     const res = await send<{ Status?: string; Confidence?: number; ReferenceImage?: { Bytes?: Uint8Array } }>(
       'GetFaceLivenessSessionResults',
       new GetFaceLivenessSessionResultsCommand({ SessionId: sessionId }),
-      d,
+      signal,
     );
     const raw = { sessionId, status: res.Status, confidence: res.Confidence };
     switch (res.Status) {
       case 'SUCCEEDED':
-        return { raw, failed: false, score: res.Confidence ?? 0, referenceImage: res.ReferenceImage?.Bytes ? Buffer.from(res.ReferenceImage.Bytes) : undefined };
+        return { raw, failed: false, score: res.Confidence ?? 0, referenceImage: res.ReferenceImage?.Bytes?.length ? Buffer.from(res.ReferenceImage.Bytes) : undefined };
       case 'FAILED':
         return { raw, failed: true, score: 0, referenceImage: undefined };
       case 'EXPIRED':
@@ -202,8 +183,8 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     }
   }
 
-  async function detect(probe: Buffer, dims: { width?: number; height?: number }, d: Deadline) {
-    const res = await send<DetectFacesResponse>('DetectFaces', new DetectFacesCommand({ Image: { Bytes: probe }, Attributes: ['DEFAULT'] }), d);
+  async function detect(probe: Buffer, dims: { width?: number; height?: number }, signal: AbortSignal) {
+    const res = await send<DetectFacesResponse>('DetectFaces', new DetectFacesCommand({ Image: { Bytes: probe }, Attributes: ['DEFAULT'] }), signal);
     const faces = [...(res.FaceDetails ?? [])].sort((a, b) => boxArea(b) - boxArea(a));
     if (faces.length === 0) throw badInput('NO_FACE', 'Rekognition found no face in the selfie', { op: 'DetectFaces', faceCount: 0 });
     const largest = boxArea(faces[0]);
@@ -221,11 +202,11 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     return { findings, raw: { ...raw, ...(facePx !== undefined ? { facePx } : {}) } };
   }
 
-  async function compare(probe: Buffer, reference: Buffer, d: Deadline) {
+  async function compare(probe: Buffer, reference: Buffer, signal: AbortSignal) {
     const res = await send<CompareFacesResponse>(
       'CompareFaces',
       new CompareFacesCommand({ SourceImage: { Bytes: probe }, TargetImage: { Bytes: reference }, SimilarityThreshold: 0, QualityFilter: qualityFilter }),
-      d,
+      signal,
     );
     const matches = res.FaceMatches ?? [];
     const unmatched = res.UnmatchedFaces ?? [];
@@ -253,74 +234,67 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     if (req.liveness && !req.livenessSessionId) {
       throw badInput('PROVIDER_ERROR', 'Rekognition has no passive liveness on a still image: create a Face Liveness session and pass livenessSessionId');
     }
-    const d = deadline(ctx, timeoutMs);
-    try {
-      const raw: Record<string, unknown> = {};
-      let probe: Buffer | undefined = req.probe ? await upright(req.probe, 'selfie') : undefined;
-      let dims: { width?: number; height?: number } = { width: req.probe?.width, height: req.probe?.height };
-      let liveness: RawLiveness | undefined;
+    const raw: Record<string, unknown> = {};
+    let probe: Buffer | undefined = req.probe ? await upright(req.probe, 'selfie') : undefined;
+    let dims: { width?: number; height?: number } = { width: req.probe?.width, height: req.probe?.height };
+    let liveness: RawLiveness | undefined;
+    let sessionImage: Buffer | undefined;
 
-      if (req.livenessSessionId) {
-        const s = await fromSession(req.livenessSessionId, d);
-        raw.livenessSession = s.raw;
-        if (req.liveness) liveness = { score: s.score, scale: 'percent', calibration: REKOGNITION_CALIBRATION, ...(s.failed ? { providerLive: false } : {}) };
-        if (s.failed) return { liveness, quality: [], raw };
-        if (req.match) {
-          if (!s.referenceImage) throw new ProviderError('rekognition', 'Transient', 'PROVIDER_ERROR', 'the Face Liveness session succeeded without a reference image', raw);
-          probe = s.referenceImage;
-          dims = {}; // pixel size unknown without decoding: FACE_TOO_SMALL is not judged on session images
-          raw.probeSource = 'livenessSession';
-        }
+    if (req.livenessSessionId) {
+      const s = await fromSession(req.livenessSessionId, ctx.signal);
+      raw.livenessSession = s.raw;
+      if (req.liveness) liveness = { score: s.score, scale: 'percent', calibration: REKOGNITION_CALIBRATION, ...(s.failed ? { providerLive: false } : {}) };
+      if (s.failed) return { liveness, quality: [], raw };
+      if (!s.referenceImage) throw new ProviderError('rekognition', 'Transient', 'PROVIDER_ERROR', 'the Face Liveness session succeeded without a reference image', raw);
+      sessionImage = s.referenceImage;
+      if (req.match) {
+        probe = s.referenceImage;
+        dims = {}; // pixel size unknown without decoding: FACE_TOO_SMALL is not judged on session images
+        raw.probeSource = 'livenessSession';
       }
-      if (!req.match) return { liveness, quality: [], raw };
-
-      if (!probe) throw badInput('BAD_IMAGE', 'Rekognition needs a selfie (probe) image or a completed liveness session');
-      if (!req.reference) throw badInput('BAD_IMAGE', 'Rekognition needs a document (reference) image to match against');
-      const reference = await upright(req.reference, 'document');
-      for (const [which, b] of [['selfie', probe], ['document', reference]] as const) {
-        if (b.length > MAX_IMAGE_BYTES) throw badInput('BAD_IMAGE', `the ${which} image is ${b.length} bytes; Rekognition accepts at most 5 MB`);
-      }
-
-      const [detected, compared] = await Promise.allSettled([
-        cfg.detectFaces ? detect(probe, dims, d) : Promise.resolve(undefined),
-        compare(probe, reference, d),
-      ]);
-      // the probe's own verdict (NO_FACE / MULTIPLE_FACES) explains a CompareFaces failure best
-      if (detected.status === 'rejected') throw detected.reason;
-      if (compared.status === 'rejected') throw compared.reason;
-      if (detected.value) raw.detectFaces = detected.value.raw;
-      raw.compareFaces = compared.value.raw;
-      return {
-        match: { score: compared.value.similarity, scale: 'percent', calibration: REKOGNITION_CALIBRATION },
-        liveness,
-        quality: detected.value?.findings ?? [],
-        raw,
-      };
-    } finally {
-      d.done();
     }
+    if (!req.match) return { liveness, sessionImage, quality: [], raw };
+
+    if (!probe) throw badInput('BAD_IMAGE', 'Rekognition needs a selfie (probe) image or a completed liveness session');
+    if (!req.reference) throw badInput('BAD_IMAGE', 'Rekognition needs a document (reference) image to match against');
+    const reference = await upright(req.reference, 'document');
+    for (const [which, b] of [['selfie', probe], ['document', reference]] as const) {
+      if (b.length > MAX_IMAGE_BYTES) throw badInput('BAD_IMAGE', `the ${which} image is ${b.length} bytes; Rekognition accepts at most 5 MB`);
+    }
+
+    const [detected, compared] = await Promise.allSettled([
+      cfg.detectFaces ? detect(probe, dims, ctx.signal) : Promise.resolve(undefined),
+      compare(probe, reference, ctx.signal),
+    ]);
+    // the probe's own verdict (NO_FACE / MULTIPLE_FACES) explains a CompareFaces failure best
+    if (detected.status === 'rejected') throw detected.reason;
+    if (compared.status === 'rejected') throw compared.reason;
+    if (detected.value) raw.detectFaces = detected.value.raw;
+    raw.compareFaces = compared.value.raw;
+    return {
+      match: { score: compared.value.similarity, scale: 'percent', calibration: REKOGNITION_CALIBRATION },
+      liveness,
+      sessionImage,
+      quality: detected.value?.findings ?? [],
+      raw,
+    };
   }
 
-  async function createLivenessSession(ctx: CallContext): Promise<{ sessionId: string }> {
-    const d = deadline(ctx, timeoutMs);
-    try {
-      const s = cfg.livenessSession;
-      const res = await send<{ SessionId?: string }>(
-        'CreateFaceLivenessSession',
-        new CreateFaceLivenessSessionCommand({
-          ...(/^[a-zA-Z0-9-_]{1,64}$/.test(ctx.requestId) ? { ClientRequestToken: ctx.requestId } : {}),
-          ...(s?.kmsKeyId ? { KmsKeyId: s.kmsKeyId } : {}),
-          ...(s?.auditImagesLimit !== undefined || s?.outputConfig
-            ? { Settings: { AuditImagesLimit: s.auditImagesLimit, OutputConfig: s.outputConfig } }
-            : {}),
-        }),
-        d,
-      );
-      if (!res.SessionId) throw new ProviderError('rekognition', 'Transient', 'PROVIDER_ERROR', 'CreateFaceLivenessSession returned no SessionId');
-      return { sessionId: res.SessionId };
-    } finally {
-      d.done();
-    }
+  async function createLivenessSession(ctx: CallContext): Promise<{ sessionId: string; expiresAt: Date }> {
+    const s = cfg.livenessSession;
+    const res = await send<{ SessionId?: string }>(
+      'CreateFaceLivenessSession',
+      new CreateFaceLivenessSessionCommand({
+        ...(/^[a-zA-Z0-9-_]{1,64}$/.test(ctx.requestId) ? { ClientRequestToken: ctx.requestId } : {}),
+        ...(s?.kmsKeyId ? { KmsKeyId: s.kmsKeyId } : {}),
+        ...(s?.auditImagesLimit !== undefined || s?.outputConfig
+          ? { Settings: { AuditImagesLimit: s.auditImagesLimit, OutputConfig: s.outputConfig } }
+          : {}),
+      }),
+      ctx.signal,
+    );
+    if (!res.SessionId) throw new ProviderError('rekognition', 'Transient', 'PROVIDER_ERROR', 'CreateFaceLivenessSession returned no SessionId');
+    return { sessionId: res.SessionId, expiresAt: new Date(Date.now() + LIVENESS_SESSION_TTL_MS) };
   }
 
   /** No Rekognition call is free and permission-neutral, so health checks the region and credentials resolve. */
@@ -330,7 +304,7 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
       await client.config.credentials();
       return { ok: true, detail: `region ${region}` };
     } catch (e) {
-      return { ok: false, detail: classifyAwsError(e, { op: 'credentials', timedOut: false, interrupted: false, timeoutMs }).message };
+      return { ok: false, detail: classifyAwsError(e, { op: 'credentials' }).message };
     }
   }
 
@@ -338,6 +312,8 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
   return {
     name: 'rekognition',
     capabilities,
+    timeoutMs,
+    calibration: { match: REKOGNITION_CALIBRATION, liveness: REKOGNITION_CALIBRATION },
     check,
     health,
     createLivenessSession,

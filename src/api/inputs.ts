@@ -9,17 +9,20 @@ export class VerifyIdentityInput {
   selfie?: string;
   @Field({ description: 'ID-document image (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here' })
   document!: string;
-  @Field({ nullable: true, description: 'Rekognition Face Liveness session whose reference image stands in for the selfie' })
+  @Field({ nullable: true, description: 'A completed liveness session (createLivenessSession): its provider judges liveness, and its reference image stands in for the selfie' })
   livenessSessionId?: string;
   @Field({ nullable: true, description: "The caller's own id for the subject" })
   referenceId?: string;
-  @Field({ nullable: true, description: 'A repeat with the same key returns the stored result without calling providers again' })
+  @Field({ nullable: true, description: 'A repeat of the same request with the same key returns the stored result without calling providers again; the same key with other content is a CONFLICT' })
   idempotencyKey?: string;
 }
 
 @InputType()
 export class CheckLivenessInput {
-  @Field() selfie!: string;
+  @Field({ nullable: true, description: 'Selfie (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here. Required unless livenessSessionId is given.' })
+  selfie?: string;
+  @Field({ nullable: true, description: 'A completed liveness session (createLivenessSession): its provider judges liveness from its own capture' })
+  livenessSessionId?: string;
   @Field({ nullable: true }) referenceId?: string;
   @Field({ nullable: true }) idempotencyKey?: string;
 }

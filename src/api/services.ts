@@ -3,6 +3,7 @@ import type { AuthFailureLimiter } from '../limits/auth-failures';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
+import type { CalibrationRegistry } from '../verification/calibration';
 import type { Orchestrator } from '../verification/orchestrator';
 import type { HealthBook } from '../verification/health';
 import type { ProviderRegistry } from '../verification/registry';
@@ -13,6 +14,8 @@ export interface Services {
   store: Store;
   orchestrator: Orchestrator;
   providers: ProviderRegistry;
+  /** the tables scores are mapped with (committed, then the operator's) */
+  calibration: CalibrationRegistry;
   health: HealthBook;
   imageLimits: ImageLimits;
   log: Logger;

@@ -14,6 +14,9 @@ export const ReasonCodeEnum = enumOf(REASON_CODES);
 export const ProviderEnum = enumOf(PROVIDER_NAMES);
 export const RoleEnum = { tenant: 'tenant', admin: 'admin' } as const;
 export const AttemptOutcomeEnum = enumOf(['OK', 'BAD_INPUT', 'UNAUTHORIZED', 'QUOTA_EXCEEDED', 'TRANSIENT', 'UNAVAILABLE', 'TIMEOUT', 'FAILED'] as const);
+export const FmrSourceEnum = enumOf(['MEASURED', 'DEFAULT'] as const);
+export const CapabilityCheckEnum = enumOf(['match', 'liveness'] as const);
+export const LivenessSessionStateEnum = enumOf(['OPEN', 'USED', 'EXPIRED'] as const);
 
 registerEnumType(CheckStatusEnum, { name: 'CheckStatus', description: 'Where a check stands' });
 registerEnumType(CheckKindEnum, { name: 'CheckKind' });
@@ -21,19 +24,30 @@ registerEnumType(ReasonCodeEnum, { name: 'ReasonCode', description: 'Why a check
 registerEnumType(ProviderEnum, { name: 'ProviderName' });
 registerEnumType(RoleEnum, { name: 'Role' });
 registerEnumType(AttemptOutcomeEnum, { name: 'AttemptOutcome' });
+registerEnumType(FmrSourceEnum, {
+  name: 'FmrSource',
+  description: 'Where an FMR estimate comes from: a table MEASURED on labelled pairs, or DEFAULT operating points (documented, not measured)',
+});
+registerEnumType(CapabilityCheckEnum, { name: 'CapabilityCheck', description: 'A check a policy routes to providers' });
+registerEnumType(LivenessSessionStateEnum, { name: 'LivenessSessionState' });
 
 @ObjectType({ description: 'Face match on the unified scale' })
 export class FaceMatch {
+  @Field(() => ProviderEnum, { description: 'The provider that answered the match (of a consensus, the weakest member)' }) provider!: string;
   @Field({ description: 'FMR at or below the tenant threshold' }) matched!: boolean;
   @Field(() => Float, { description: 'Unified score 0..1 (−log10(FMR)/10)' }) score!: number;
   @Field(() => Float, { description: 'Estimated false-match rate' }) fmr!: number;
   @Field({ description: 'FMR lies beyond what the calibration table measured (extrapolated from its tail)' }) fmrExtrapolated!: boolean;
+  @Field(() => FmrSourceEnum, { description: 'Whether the calibration table behind the FMR was measured or is a documented default' }) fmrSource!: string;
+  @Field(() => String, { nullable: true, description: 'The calibration table that mapped the score (null for checks decided before tables were recorded)' })
+  calibrationTable!: string | null;
   @Field(() => Int, { description: 'FaceTec-style level 0..10 (6 ↔ FMR 1e-5)' }) matchLevel!: number;
   @Field(() => Float, { description: 'The FMR at or below which the policy accepts' }) threshold!: number;
 }
 
 @ObjectType({ description: 'Passive liveness. Show end users pass/fail only, never the score.' })
 export class Liveness {
+  @Field(() => ProviderEnum, { description: 'The provider that judged liveness' }) provider!: string;
   @Field() live!: boolean;
   @Field(() => Float, { description: 'Probability that the capture is a live person' }) score!: number;
   @Field(() => Float) threshold!: number;
@@ -50,7 +64,8 @@ export class ImageDigests {
 @ObjectType({ description: 'One provider call made for a check' })
 export class Attempt {
   @Field(() => ProviderEnum) provider!: string;
-  @Field() role!: string;
+  @Field({ description: 'primary, fallback, consensus, session (a liveness session read) or shadow' }) role!: string;
+  @Field(() => [CapabilityCheckEnum], { description: 'What the provider was asked for' }) answers!: string[];
   @Field(() => AttemptOutcomeEnum) outcome!: string;
   @Field(() => Int) latencyMs!: number;
   @Field(() => String, { nullable: true }) errorCode!: string | null;
@@ -75,9 +90,11 @@ export class VerificationResult {
   @Field(() => [ReasonCodeEnum]) reasons!: string[];
   @Field(() => FaceMatch, { nullable: true }) faceMatch!: FaceMatch | null;
   @Field(() => Liveness, { nullable: true }) liveness!: Liveness | null;
-  @Field(() => ProviderEnum, { nullable: true, description: 'The provider whose result decided' }) provider!: string | null;
+  @Field(() => ProviderEnum, { nullable: true, description: 'The provider that answered the match (else liveness); each part names its own' }) provider!: string | null;
   @Field(() => ImageDigests) imageDigests!: ImageDigests;
+  @Field(() => String, { nullable: true, description: 'The liveness session whose capture stood in for the selfie' }) livenessSessionId!: string | null;
   @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true, description: 'By when the check is decided (its policy deadline)' }) deadlineAt!: Date | null;
   @Field(() => Date, { nullable: true }) completedAt!: Date | null;
 }
 
@@ -116,8 +133,12 @@ export class CreatedApiKey {
   @Field({ description: 'The key itself: shown once, stored only as a hash' }) secret!: string;
 }
 
-@ObjectType({ description: 'A Face Liveness session for the frontend widget (Rekognition: expires 3 minutes after creation)' })
+@ObjectType({ description: "A Face Liveness session for the frontend widget: the tenant's own, single-use (Rekognition: expires 3 minutes after creation)" })
 export class LivenessSession {
   @Field() sessionId!: string;
   @Field(() => ProviderEnum) provider!: string;
+  @Field() createdAt!: Date;
+  @Field() expiresAt!: Date;
+  @Field(() => LivenessSessionStateEnum, { description: 'OPEN: not used yet; USED: a check used it (checkId); EXPIRED: unused past expiresAt' }) state!: string;
+  @Field(() => ID, { nullable: true, description: 'The check that used it' }) checkId!: string | null;
 }

@@ -39,6 +39,8 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
   VERIGATE_MODEL_PACK: z.string().default('faceplugin'),
+  /** a folder of measured calibration tables (verigate calibrate --out): each maps the scores it names instead of the committed default */
+  VERIGATE_CALIBRATION_DIR: optionalString,
   VERIGATE_MODEL_CACHE: optionalString,
   /** inference worker threads (default: one per core) */
   VERIGATE_WORKERS: z.coerce.number().int().min(1).optional(),

@@ -12,6 +12,8 @@ const MIN_FMR = 1e-10;
 
 export interface TableMeta {
   id: string;
+  /** the score key it maps (see CalibrationTable.scores), when not its id */
+  scores?: string;
   description: string;
   /** the raw score's scale (default cosine, the local engine's) */
   scale?: CalibrationTable['scale'];
@@ -34,6 +36,7 @@ export function fitTable(impostor: readonly number[], meta: TableMeta): Calibrat
   const sorted = points.map((p) => ({ raw: round(p.raw), fmr: p.fmr })).sort((a, b) => a.raw - b.raw || b.fmr - a.fmr);
   return validateTable({
     id: meta.id,
+    ...(meta.scores && meta.scores !== meta.id ? { scores: meta.scores } : {}),
     scale: meta.scale ?? 'cosine',
     origin: 'measured',
     description: meta.description,

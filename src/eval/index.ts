@@ -15,7 +15,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, type LocalEngine } from '../../providers/local';
 import { CalibrationRegistry, type CalibrationTable, QUALITY_FINDINGS, unify } from '../verification/calibration';
-import { DEFAULT_THRESHOLDS } from '../verification/decision';
+import { DEFAULT_THRESHOLDS } from '../verification/decide';
 import { fitTable, reachOf } from './calibrate';
 import { DEGRADATIONS } from './degrade';
 import { expandPairs } from './identities';

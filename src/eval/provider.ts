@@ -20,10 +20,12 @@ export interface ProviderPairScores {
   impostor: number[];
   refused: number;
   scale: ScoreScale | undefined;
+  /** the key the provider reports its scores under (RawFaceMatch.calibration): what the fitted table maps */
+  calibration: string | undefined;
 }
 
 export async function scorePairsWithProvider(provider: Provider, pairs: readonly LabelledPair[], concurrency = 4): Promise<ProviderPairScores> {
-  const out: ProviderPairScores = { genuine: [], impostor: [], refused: 0, scale: undefined };
+  const out: ProviderPairScores = { genuine: [], impostor: [], refused: 0, scale: undefined, calibration: undefined };
   const image = (path: string, field: string) => parseImageInput(readFileSync(path).toString('base64'), field);
   let next = 0;
   const worker = async () => {
@@ -38,6 +40,7 @@ export async function scorePairsWithProvider(provider: Provider, pairs: readonly
         if (!result.match) throw new Error(`${provider.name} returned no match score`);
         if (out.scale && out.scale !== result.match.scale) throw new Error(`${provider.name} changed score scale mid-run`);
         out.scale = result.match.scale;
+        out.calibration = result.match.calibration;
         (pair.same ? out.genuine : out.impostor).push(result.match.score);
       } catch (e) {
         if ((isProviderError(e) && e.kind === 'BadInput') || e instanceof VerigateError) out.refused++;
@@ -76,6 +79,7 @@ export async function calibrateProvider(
     const s = await scorePairsWithProvider(provider, files.flatMap((f) => readPairs(f)));
     const table = fitTable(s.impostor, {
       id: id ?? `${name}/measured`,
+      scores: s.calibration,
       scale: s.scale,
       description:
         `Measured: verigate calibrate ${args.join(' ')} — sets ${files.map((f) => basename(f)).join(', ')}; ` +

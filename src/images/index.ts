@@ -95,7 +95,20 @@ export async function parseImageInput(
     throw new VerigateError('BAD_USER_INPUT', `Image "${field}" must be a base64 string or a data URI`, { field });
   }
   const { payload } = unwrapDataUri(value, field);
-  const received = decodeBase64Strict(payload, field, limits.maxBytes);
+  return imageFromBytes(decodeBase64Strict(payload, field, limits.maxBytes), field, limits, verifyPixels);
+}
+
+/**
+ * The checks of `parseImageInput` on bytes that arrived as bytes (a multipart file part, or a
+ * liveness session's reference image from its provider).
+ */
+export async function imageFromBytes(
+  received: Buffer,
+  field: string,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  verifyPixels = true,
+): Promise<ImageInput> {
+  if (received.length > limits.maxBytes) throw fail('IMAGE_TOO_LARGE', field, `is ${received.length} bytes; the limit is ${limits.maxBytes} bytes`);
   if (received.length === 0) throw fail('BAD_IMAGE', field, 'is empty');
 
   const found = sniffFormat(received);

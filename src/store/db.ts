@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Pool, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolConfig } from 'pg';
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -17,6 +17,11 @@ export interface Db extends Queryable {
   /** statements run so far (for tests and metrics) */
   readonly queries: number;
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Calls `fn` with the payload of every NOTIFY on `channel` (from any process on the same
+   * database) until the returned function is called.
+   */
+  listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,11 @@ class PGliteDb implements Db {
     );
   }
 
+  async listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> {
+    const stop = await this.pg.listen(channel, fn);
+    return () => stop();
+  }
+
   close(): Promise<void> {
     return this.pg.close();
   }
@@ -49,7 +59,14 @@ class PGliteDb implements Db {
 class PostgresDb implements Db {
   readonly kind = 'postgres' as const;
   queries = 0;
-  constructor(private readonly pool: Pool) {}
+  /** one connection for LISTEN, opened on first use (a pooled one would be handed to others) */
+  private listener?: Promise<Client>;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly config: PoolConfig,
+  ) {}
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     this.queries++;
@@ -76,10 +93,40 @@ class PostgresDb implements Db {
     }
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> {
+    const client = await (this.listener ??= this.connectListener());
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await client.query(`LISTEN ${quoteIdent(channel)}`);
+    }
+    set.add(fn);
+    return async () => {
+      set.delete(fn);
+    };
+  }
+
+  private async connectListener(): Promise<Client> {
+    const client = new Client(this.config);
+    client.on('notification', (n) => {
+      for (const fn of this.handlers.get(n.channel) ?? []) fn(n.payload ?? '');
+    });
+    // a lost listener connection is reported by the pool's own queries; waiters fall back to their deadline
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
+  async close(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) await listener.then((c) => c.end()).catch(() => undefined);
+    await this.pool.end();
   }
 }
+
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /**
  * PGlite runs PostgreSQL inside this process, so its shared buffers are this process's memory.
@@ -110,7 +157,7 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
     }
     const pool = new Pool(config);
     await pool.query('SELECT 1');
-    return new PostgresDb(pool);
+    return new PostgresDb(pool, config);
   }
   // PGlite keeps one folder per database; 'memory://' gives a throw-away one
   const dir = opts.dataDir ?? './data';

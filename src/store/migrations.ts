@@ -99,6 +99,28 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       )
     `,
   },
+  {
+    id: 3,
+    name: 'evidence, deadlines and liveness sessions',
+    sql: `
+      ALTER TABLE checks ADD COLUMN evidence jsonb;
+      ALTER TABLE checks ADD COLUMN deadline_at timestamptz;
+      ALTER TABLE checks ADD COLUMN liveness_session_id text;
+      ALTER TABLE attempts ADD COLUMN answers text[];
+      ALTER TABLE attempts ADD COLUMN decisions jsonb;
+      CREATE INDEX checks_pending_deadline ON checks (deadline_at) WHERE status = 'PENDING';
+      CREATE TABLE liveness_sessions (
+        id text PRIMARY KEY,
+        tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        provider text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        check_id uuid,
+        used_at timestamptz
+      );
+      CREATE INDEX liveness_sessions_tenant ON liveness_sessions (tenant_id, created_at)
+    `,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -9,11 +9,14 @@ import type {
   CheckKind,
   CheckRecord,
   CheckStatus,
+  FaceMatchResult,
   ImageDigests,
+  LivenessSessionRecord,
   Scope,
+  StoredEvidence,
 } from '../verification/types';
-import type { Policy, StoredPolicy } from '../verification/policy';
-import type { Db } from './db';
+import { PolicySchema, type Policy, type StoredPolicy } from '../verification/policy';
+import type { Db, Queryable } from './db';
 
 export interface Tenant {
   id: string;
@@ -52,12 +55,22 @@ const toCheck = (r: Row): CheckRecord => ({
   status: r.status,
   reasons: r.reasons ?? [],
   provider: r.provider,
-  faceMatch: r.face_match,
-  liveness: r.liveness,
+  faceMatch: r.face_match && withLegacyFields(r.face_match, r.provider),
+  liveness: r.liveness && { provider: r.provider, ...r.liveness },
   imageDigests: r.image_digests ?? {},
+  livenessSessionId: r.liveness_session_id ?? null,
   createdAt: r.created_at,
+  deadlineAt: r.deadline_at ?? null,
   completedAt: r.completed_at,
 });
+
+/**
+ * A face match stored before results named their provider and table: the check's provider gave
+ * it, and only the local engine's tables were measured then (operator tables were not loaded).
+ */
+function withLegacyFields(m: Partial<FaceMatchResult>, provider: ProviderName): FaceMatchResult {
+  return { provider, fmrSource: provider === 'local' ? 'MEASURED' : 'DEFAULT', calibrationTable: null, ...m } as FaceMatchResult;
+}
 const toAttempt = (r: Row): AttemptRecord => ({
   id: r.id,
   checkId: r.check_id,
@@ -65,10 +78,12 @@ const toAttempt = (r: Row): AttemptRecord => ({
   seq: r.seq,
   provider: r.provider,
   role: r.role,
+  answers: r.answers ?? [],
   outcome: r.outcome,
   latencyMs: r.latency_ms,
   errorCode: r.error_code,
   decision: r.decision,
+  decisions: r.decisions ?? null,
   unifiedScore: r.unified_score,
   raw: r.raw ?? {},
   createdAt: r.created_at,
@@ -162,11 +177,31 @@ export interface NewCheck {
   referenceId?: string | null;
   idempotencyKey?: string | null;
   imageDigests: ImageDigests;
+  /** claimed by the new check in the same transaction (single use) */
+  livenessSessionId?: string | null;
+  /** the check's deadline when its tenant's policy sets none */
+  defaultDeadlineMs?: number;
+}
+
+/** Why a liveness session cannot be used: unknown to this tenant, used by another check, or expired. */
+export class LivenessSessionRefused extends Error {
+  constructor(
+    readonly why: 'unknown' | 'used' | 'expired',
+    readonly session: LivenessSessionRecord | null,
+  ) {
+    super(`liveness session ${why}`);
+  }
 }
 
 export type NewAttempt = Omit<AttemptRecord, 'id' | 'checkId' | 'tenantId' | 'createdAt' | 'seq'>;
 
-export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider' | 'faceMatch' | 'liveness'>;
+export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider' | 'faceMatch' | 'liveness'> & {
+  /** what the decision was made from (replayPolicy); null when no provider answered */
+  evidence?: StoredEvidence | null;
+};
+
+/** NOTIFY channel on which a completed check's id is announced (idempotent repeats wait on it). */
+export const CHECK_DONE_CHANNEL = 'verigate_check_done';
 
 /** A position in the newest-first order of checks: opaque to clients. */
 interface Cursor {
@@ -179,6 +214,9 @@ export function decodeCursor(s: string): Cursor | null {
   const createdAt = new Date(at);
   return isUuid(id ?? '') && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : null;
 }
+
+/** A check's deadline when neither its policy nor the caller sets one. */
+const DEFAULT_DEADLINE_MS = 20_000;
 
 /** How long an idempotencyKey returns the stored result instead of starting a new check. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
@@ -203,23 +241,14 @@ export class CheckRepo {
       );
     }
     for (;;) {
-      const rows = await this.db.query(
-        `WITH created AS (
-           INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, created_at)
-           VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $7)
-           ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *
-         )
-         SELECT created.*, p.version AS policy_version, p.policy AS policy_document, p.author AS policy_author, p.created_at AS policy_created_at
-         FROM created LEFT JOIN LATERAL (
-           SELECT * FROM policies WHERE policies.tenant_id = created.tenant_id ORDER BY version DESC LIMIT 1
-         ) p ON true`,
-        [randomUUID(), c.tenantId, c.referenceId ?? null, c.idempotencyKey ?? null, c.kind, JSON.stringify(c.imageDigests), now],
-      );
-      if (rows[0]) {
-        const r = rows[0];
-        const policy = r.policy_version === null ? null : toPolicy({ tenant_id: r.tenant_id, version: r.policy_version, policy: r.policy_document, author: r.policy_author, created_at: r.policy_created_at });
-        return { check: toCheck(r), created: true, policy };
-      }
+      const made = c.livenessSessionId
+        ? await this.db.transaction(async (tx) => {
+            const inserted = await this.insertPending(tx, c, now);
+            if (inserted) await claimSession(tx, c.tenantId, c.livenessSessionId!, inserted.check.id, now);
+            return inserted;
+          })
+        : await this.insertPending(this.db, c, now);
+      if (made) return made;
       const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
         c.tenantId,
         c.idempotencyKey,
@@ -230,23 +259,61 @@ export class CheckRepo {
   }
 
   /**
-   * Attempts and the final result in one transaction — one statement: the UPDATE of the PENDING row
-   * and the INSERT of its attempts are data-modifying CTEs of the same statement, which commits or
-   * fails as a whole; the attempts join on the updated row, so a check that is no longer PENDING
-   * gets none. (One round trip instead of BEGIN/UPDATE/INSERT/COMMIT: on PGlite every statement is
-   * CPU on the event loop.)
+   * The PENDING row, its deadline from the tenant's policy, and that policy, in one statement;
+   * null when the idempotency key is taken.
+   */
+  private async insertPending(q: Queryable, c: NewCheck, now: Date) {
+    const rows = await q.query(
+      `WITH p AS (SELECT * FROM policies WHERE tenant_id = $2 ORDER BY version DESC LIMIT 1),
+       created AS (
+         INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, liveness_session_id, created_at, deadline_at)
+         SELECT $1, $2, $3, $4, $5, 'PENDING', $6, $7, $8,
+                $8::timestamptz + COALESCE((SELECT (policy->>'deadlineMs')::int FROM p), $9::int) * interval '1 millisecond'
+         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *
+       )
+       SELECT created.*, p.version AS policy_version, p.policy AS policy_document, p.author AS policy_author, p.created_at AS policy_created_at
+       FROM created LEFT JOIN p ON true`,
+      [
+        randomUUID(),
+        c.tenantId,
+        c.referenceId ?? null,
+        c.idempotencyKey ?? null,
+        c.kind,
+        JSON.stringify(c.imageDigests),
+        c.livenessSessionId ?? null,
+        now,
+        c.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS,
+      ],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    const policy = r.policy_version === null ? null : toPolicy({ tenant_id: r.tenant_id, version: r.policy_version, policy: r.policy_document, author: r.policy_author, created_at: r.policy_created_at });
+    return { check: toCheck(r), created: true as const, policy };
+  }
+
+  /**
+   * Attempts, the final result and the evidence it was decided from in one transaction — one
+   * statement: the UPDATE of the PENDING row and the INSERT of its attempts are data-modifying CTEs
+   * of the same statement, which commits or fails as a whole; the attempts join on the updated row,
+   * so a check that is no longer PENDING gets none. The check's id is announced on
+   * CHECK_DONE_CHANNEL when it commits. (One round trip instead of BEGIN/UPDATE/INSERT/COMMIT: on
+   * PGlite every statement is CPU on the event loop.)
    */
   async complete(check: CheckRecord, result: CheckCompletion, attempts: readonly NewAttempt[]): Promise<CheckRecord> {
     const now = new Date();
     const rows = await this.db.query(
       `WITH done AS (
-         UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8
+         UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8, evidence = $10
          WHERE id = $1 AND tenant_id = $2 AND status = 'PENDING' RETURNING *
        ), attempts_in AS (
          INSERT INTO attempts (${ATTEMPT_COLUMNS})
          SELECT a.id, done.id, done.tenant_id, a.seq, ${ATTEMPT_FIELDS}, $8 FROM done, ${ATTEMPT_RECORDSET('$9')}
+       ), released AS (
+         -- a check that ended without a verdict gives its liveness session back (single use means one verdict)
+         UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM done
+         WHERE liveness_sessions.check_id = done.id AND done.status = 'ERROR'
        )
-       SELECT * FROM done`,
+       SELECT done.*, pg_notify('${CHECK_DONE_CHANNEL}', done.id::text) AS notified FROM done`,
       [
         check.id,
         check.tenantId,
@@ -257,10 +324,32 @@ export class CheckRepo {
         result.liveness ? JSON.stringify(result.liveness) : null,
         now,
         attemptsJson(attempts, 1),
+        result.evidence ? JSON.stringify(result.evidence) : null,
       ],
     );
     if (!rows[0]) throw new Error(`check ${check.id} is not PENDING any more`);
     return toCheck(rows[0]);
+  }
+
+  /**
+   * The check once it is no longer PENDING, or as it is at `until` (epoch ms): woken by the NOTIFY
+   * of its completion, from this process or another on the same database — never polled.
+   */
+  async awaitCompletion(scope: Scope, id: string, until: number): Promise<CheckRecord | null> {
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => (wake = r));
+    const stop = await this.db.listen(CHECK_DONE_CHANNEL, (payload) => payload === id && wake());
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // read after listening: a completion between the two cannot be missed
+      const now = await this.get(scope, id);
+      if (!now || now.status !== 'PENDING') return now;
+      await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, until - Date.now()))))]);
+      return await this.get(scope, id);
+    } finally {
+      clearTimeout(timer);
+      await stop();
+    }
   }
 
   /** Attempts that come after the check completed (shadow calls), numbered after the existing ones. */
@@ -338,11 +427,17 @@ export class CheckRepo {
   /** OK attempts with a decision, for comparing providers on the same checks (shadow, consensus). */
   async comparableAttempts(tenantId: string, from: Date, to: Date) {
     const rows = await this.db.query(
-      `SELECT check_id, provider, decision, unified_score FROM attempts
+      `SELECT check_id, provider, decision, decisions, unified_score FROM attempts
        WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3 AND outcome = 'OK' AND decision IS NOT NULL`,
       [tenantId, from, to],
     );
-    return rows.map((r: Row) => ({ checkId: r.check_id as string, provider: r.provider as ProviderName, decision: r.decision as string, unifiedScore: r.unified_score as number | null }));
+    return rows.map((r: Row) => ({
+      checkId: r.check_id as string,
+      provider: r.provider as ProviderName,
+      // attempts stored before per-check decisions: a match score says the decision was the match's
+      decisions: (r.decisions ?? { [r.unified_score !== null ? 'match' : 'liveness']: r.decision }) as Partial<Record<'match' | 'liveness', string>>,
+      unifiedScore: r.unified_score as number | null,
+    }));
   }
 
   /** Checks left PENDING by a crash become ERROR/INTERRUPTED (run at start-up, before serving). */
@@ -366,11 +461,11 @@ export class BadCursor extends Error {
  * Attempts go to the database as one JSON array (one parameter, whatever their number), unpacked
  * by jsonb_to_recordset. Numbered from `firstSeq`; ids are made here.
  */
-const ATTEMPT_COLUMNS = 'id, check_id, tenant_id, seq, provider, role, outcome, latency_ms, error_code, decision, unified_score, raw, created_at';
-const ATTEMPT_FIELDS = 'a.provider, a.role, a.outcome, a.latency_ms, a.error_code, a.decision, a.unified_score, a.raw';
+const ATTEMPT_COLUMNS = 'id, check_id, tenant_id, seq, provider, role, answers, outcome, latency_ms, error_code, decision, decisions, unified_score, raw, created_at';
+const ATTEMPT_FIELDS = 'a.provider, a.role, a.answers, a.outcome, a.latency_ms, a.error_code, a.decision, a.decisions, a.unified_score, a.raw';
 const ATTEMPT_RECORDSET = (param: string) =>
-  `jsonb_to_recordset(${param}::jsonb) AS a(id uuid, seq integer, provider text, role text, outcome text, latency_ms integer,
-     error_code text, decision text, unified_score double precision, raw jsonb)`;
+  `jsonb_to_recordset(${param}::jsonb) AS a(id uuid, seq integer, provider text, role text, answers text[], outcome text, latency_ms integer,
+     error_code text, decision text, decisions jsonb, unified_score double precision, raw jsonb)`;
 
 function attemptsJson(attempts: readonly NewAttempt[], firstSeq: number): string {
   return JSON.stringify(
@@ -379,10 +474,12 @@ function attemptsJson(attempts: readonly NewAttempt[], firstSeq: number): string
       seq: firstSeq + i,
       provider: a.provider,
       role: a.role,
+      answers: a.answers ?? [],
       outcome: a.outcome,
       latency_ms: Math.round(a.latencyMs),
       error_code: a.errorCode,
       decision: a.decision,
+      decisions: a.decisions,
       unified_score: a.unifiedScore,
       raw: a.raw ?? {},
     })),
@@ -441,13 +538,59 @@ export class PolicyRepo {
   }
 }
 
+/** Stored policies are read through the schema, so a version stored before a field existed gets its default. */
 const toPolicy = (r: Row): StoredPolicy => ({
   tenantId: r.tenant_id,
   version: r.version,
-  policy: r.policy,
+  policy: PolicySchema.parse(r.policy),
   author: r.author,
   createdAt: r.created_at,
 });
+
+const toSession = (r: Row): LivenessSessionRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  provider: r.provider,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  checkId: r.check_id,
+  usedAt: r.used_at,
+});
+
+/** Marks the tenant's session used by `checkId`, or throws why it cannot be (the caller's transaction rolls back). */
+async function claimSession(tx: Queryable, tenantId: string, sessionId: string, checkId: string, now: Date): Promise<void> {
+  const claimed = await tx.query(
+    `UPDATE liveness_sessions SET check_id = $3, used_at = $4
+     WHERE id = $1 AND tenant_id = $2 AND check_id IS NULL AND expires_at > $4 RETURNING id`,
+    [sessionId, tenantId, checkId, now],
+  );
+  if (claimed[0]) return;
+  const [row] = await tx.query('SELECT * FROM liveness_sessions WHERE id = $1 AND tenant_id = $2', [sessionId, tenantId]);
+  const session = row ? toSession(row) : null;
+  throw new LivenessSessionRefused(!session ? 'unknown' : session.checkId ? 'used' : 'expired', session);
+}
+
+/** Liveness sessions: created by a tenant, used once by that tenant's check, then kept as a record. */
+export class LivenessSessionRepo {
+  constructor(private readonly db: Db) {}
+
+  async create(s: Omit<LivenessSessionRecord, 'checkId' | 'usedAt'>): Promise<LivenessSessionRecord> {
+    const rows = await this.db.query(
+      'INSERT INTO liveness_sessions (id, tenant_id, provider, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+      [s.id, s.tenantId, s.provider, s.createdAt, s.expiresAt],
+    );
+    return toSession(rows[0]);
+  }
+
+  /** A tenant sees its own sessions only; admins any. */
+  async get(scope: Scope, id: string): Promise<LivenessSessionRecord | null> {
+    const rows =
+      scope.role === 'admin'
+        ? await this.db.query('SELECT * FROM liveness_sessions WHERE id = $1', [id])
+        : await this.db.query('SELECT * FROM liveness_sessions WHERE id = $1 AND tenant_id = $2', [id, scope.tenantId]);
+    return rows[0] ? toSession(rows[0]) : null;
+  }
+}
 
 export interface Store {
   db: Db;
@@ -455,6 +598,7 @@ export interface Store {
   policies: PolicyRepo;
   keys: ApiKeyRepo;
   checks: CheckRepo;
+  sessions: LivenessSessionRepo;
   audit: AuditRepo;
 }
 
@@ -464,6 +608,7 @@ export const createStore = (db: Db): Store => ({
   policies: new PolicyRepo(db),
   keys: new ApiKeyRepo(db),
   checks: new CheckRepo(db),
+  sessions: new LivenessSessionRepo(db),
   audit: new AuditRepo(db),
 });
 

@@ -11,16 +11,23 @@
  * only on pairs where neither face has a quality finding and name, in `whenQualityFindings`, the
  * table measured on pairs where either face has one. The registry picks between them by the
  * provider's quality findings for the check; the chosen table's id is part of the unified match.
+ *
+ * Which table maps a score: a provider reports its scores under a key (`RawFaceMatch.calibration`,
+ * e.g. 'facia/default'); the committed table with that id maps them, unless the operator's folder
+ * (VERIGATE_CALIBRATION_DIR) holds a table that `scores` the same key — a measured table from
+ * `verigate calibrate` — which then maps them instead.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { RawFaceMatch, RawLiveness, ReasonCode } from '../../providers/types';
 import { CALIBRATION_DIR } from '../paths';
 
 export const CalibrationTableSchema = z.object({
-  /** id used by RawFaceMatch.calibration, e.g. 'local/faceplugin-v1' */
+  /** the table's own name, e.g. 'local/faceplugin-v1', 'facia/measured' */
   id: z.string().min(1),
+  /** the key of the scores it maps (RawFaceMatch.calibration, e.g. 'facia/default'); default: its id */
+  scores: z.string().min(1).optional(),
   scale: z.enum(['cosine', 'unit', 'percent']),
   /** where the numbers come from: 'measured' on our data, or a documented 'default' */
   origin: z.enum(['measured', 'default']),
@@ -58,6 +65,8 @@ export function validateTable(t: unknown): CalibrationTable {
 export interface UnifiedMatch {
   /** id of the table that mapped the score (a quality-conditioned choice shows here) */
   table: string;
+  /** measured on labelled pairs, or documented default operating points */
+  origin: CalibrationTable['origin'];
   fmr: number;
   /** true when the FMR lies beyond what the table measured */
   extrapolated: boolean;
@@ -101,7 +110,7 @@ export function fmrOf(table: CalibrationTable, raw: number): { fmr: number; extr
 
 export function unify(table: CalibrationTable, raw: number): UnifiedMatch {
   const { fmr, extrapolated } = fmrOf(table, raw);
-  return { table: table.id, fmr, extrapolated, score: scoreOf(fmr), matchLevel: matchLevelOf(fmr) };
+  return { table: table.id, origin: table.origin, fmr, extrapolated, score: scoreOf(fmr), matchLevel: matchLevelOf(fmr) };
 }
 
 /** Liveness: a provider's raw score → probability that the capture is a live person (0..1). */
@@ -121,27 +130,50 @@ const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 /** The quality findings that switch a quality-conditioned table to its `whenQualityFindings` table. */
 export const QUALITY_FINDINGS: readonly ReasonCode[] = ['FACE_TOO_SMALL', 'BLURRY', 'EXTREME_POSE'];
 
-/** The default tables, committed under models/calibration/ (each says how it was made). */
-export class CalibrationRegistry {
-  private readonly tables = new Map<string, CalibrationTable>();
+/** Where a table came from: committed with the package, or the operator's folder. */
+export type TableSource = 'package' | 'operator';
 
-  static loadDefaults(dir = CALIBRATION_DIR): CalibrationRegistry {
+export interface TableInfo {
+  id: string;
+  origin: CalibrationTable['origin'];
+  source: TableSource;
+  impostorPairs: number;
+  /** its quality-findings table, when it is conditioned */
+  whenQualityFindings: string | null;
+}
+
+/** The calibration tables this process maps scores with: the committed ones, then the operator's. */
+export class CalibrationRegistry {
+  private readonly tables = new Map<string, { table: CalibrationTable; source: TableSource }>();
+  /** score key → id of the table that maps it */
+  private readonly active = new Map<string, string>();
+
+  /** The committed tables (models/calibration/), then every table in `operatorDir` (replacing by key). */
+  static load(opts: { dir?: string; operatorDir?: string } = {}): CalibrationRegistry {
     const reg = new CalibrationRegistry();
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
-      reg.add(validateTable(JSON.parse(readFileSync(join(dir, f), 'utf8'))));
+    for (const t of readTables(opts.dir ?? CALIBRATION_DIR)) reg.add(t, 'package');
+    if (opts.operatorDir) {
+      const found = readTables(opts.operatorDir);
+      if (found.length === 0) throw new Error(`VERIGATE_CALIBRATION_DIR ${opts.operatorDir} holds no calibration table (*.json)`);
+      for (const t of found) reg.add(t, 'operator');
     }
     reg.checkLinks();
     return reg;
   }
 
-  add(table: CalibrationTable): void {
-    this.tables.set(table.id, table);
+  static loadDefaults(dir = CALIBRATION_DIR): CalibrationRegistry {
+    return CalibrationRegistry.load({ dir });
+  }
+
+  add(table: CalibrationTable, source: TableSource = 'package'): void {
+    this.tables.set(table.id, { table, source });
+    this.active.set(table.scores ?? table.id, table.id);
   }
 
   get(id: string): CalibrationTable {
     const t = this.tables.get(id);
     if (!t) throw new Error(`no calibration table '${id}' (known: ${[...this.tables.keys()].join(', ') || 'none'})`);
-    return t;
+    return t.table;
   }
 
   ids(): string[] {
@@ -150,7 +182,7 @@ export class CalibrationRegistry {
 
   /** Every `whenQualityFindings` names a loaded, unconditioned table of the same scale. */
   checkLinks(): void {
-    for (const t of this.tables.values()) {
+    for (const { table: t } of this.tables.values()) {
       if (!t.whenQualityFindings) continue;
       const other = this.get(t.whenQualityFindings);
       if (other.scale !== t.scale || other.whenQualityFindings) {
@@ -159,10 +191,19 @@ export class CalibrationRegistry {
     }
   }
 
-  /** The table for a score reported under `id`, given the check's quality findings. */
-  tableFor(id: string, quality: readonly ReasonCode[] = []): CalibrationTable {
-    const table = this.get(id);
+  /** The table that maps scores reported under `key`, given the check's quality findings. */
+  tableFor(key: string, quality: readonly ReasonCode[] = []): CalibrationTable {
+    const table = this.get(this.active.get(key) ?? key);
     return table.whenQualityFindings && quality.some((q) => QUALITY_FINDINGS.includes(q)) ? this.get(table.whenQualityFindings) : table;
+  }
+
+  /** What the `providers` query shows of the table that maps `key` now. */
+  describe(key: string): TableInfo | null {
+    const id = this.active.get(key) ?? key;
+    const found = this.tables.get(id);
+    if (!found) return null;
+    const { table, source } = found;
+    return { id, origin: table.origin, source, impostorPairs: table.impostorPairs, whenQualityFindings: table.whenQualityFindings ?? null };
   }
 
   /** `quality`: the provider's findings on either image of the check (they select a conditioned table). */
@@ -171,4 +212,18 @@ export class CalibrationRegistry {
     if (table.scale !== m.scale) throw new Error(`calibration ${table.id} expects ${table.scale} scores, got ${m.scale}`);
     return unify(table, m.score);
   }
+}
+
+function readTables(dir: string): CalibrationTable[] {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`calibration folder ${dir} does not exist`);
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      try {
+        return validateTable(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+      } catch (e) {
+        throw new Error(`calibration table ${join(dir, f)}: ${(e as Error).message}`);
+      }
+    });
 }

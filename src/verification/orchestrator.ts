@@ -1,36 +1,32 @@
 /**
- * One verification, end to end (see ARCHITECTURE.md):
- *   1. write the check row PENDING (an idempotent repeat returns the stored result instead)
- *   2. the tenant's policy (read by the same statement) 3. plan the providers (routing.ts)
- *   4. call them under the check's deadline: per-call timeout, retries of Transient errors with
- *      jittered backoff, fallback, circuit breakers
- *   5. calibrate → 6. decide           7. persist attempts + result in one transaction
- *   then shadow providers, off the response path.
+ * One verification, end to end (ARCHITECTURE.md), as its named stages:
+ *
+ *   record   the check row PENDING, with its deadline (store: createPending); an idempotent repeat
+ *            gets the stored check instead, and a liveness session is claimed in the same transaction
+ *   plan     the tenant's policy → legs, one per route of the checks it needs (plan.ts)
+ *   call     each leg's providers through the one provider caller (call.ts)
+ *   decide   the evidence contract over the calibrated answers (decide.ts)
+ *   record   attempts + result + the evidence it was decided from, in one statement (store: complete)
+ *   then the shadow providers, through the same caller, off the response path.
+ *
  * A failure never leaves a missing check: it ends as ERROR with a reason, and the caller gets a
  * typed error that names the check.
  */
-import {
-  isProviderError,
-  ProviderError,
-  type Capability,
-  type CheckOutcome,
-  type CheckRequest,
-  type ImageInput,
-  type ProviderErrorKind,
-  type ProviderName,
-  type ReasonCode,
-} from '../../providers/types';
+import { ProviderError, type CheckOutcome, type CheckRequest, type ImageInput, type ProviderName, type ReasonCode } from '../../providers/types';
 import { VerigateError, type ErrorCode } from '../errors';
+import { imageFromBytes } from '../images';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { CheckCompletion, NewAttempt, Store } from '../store/repositories';
+import { ProviderCaller, type CallResult } from './call';
 import { livenessProbability, type CalibrationRegistry } from './calibration';
-import { decide, type Decision, type Thresholds } from './decision';
+import { decide, rulesOf, type Answer, type LegEvidence } from './decide';
 import type { HealthBook } from './health';
-import { defaultPolicy, type Policy, type Step, type StoredPolicy } from './policy';
+import { explainExclusions, plan, type Leg, type Plan, type PlanFacts } from './plan';
+import { CLOUD_PROVIDERS, policyForProvider, routeOf, stepsOf, type Policy, type StoredPolicy } from './policy';
+import { evidenceOf, failedCompletion, openCheck, type LegRun } from './record';
 import type { ProviderRegistry } from './registry';
-import { plan, type Plan } from './routing';
-import type { AttemptOutcome, AttemptRole, CheckKind, CheckRecord, ImageDigests } from './types';
+import type { AttemptRole, CheckKind, CheckRecord, ImageDigests, LivenessSessionRecord, StoredEvidence } from './types';
 
 export interface VerificationRequest {
   kind: CheckKind;
@@ -43,6 +39,7 @@ export interface VerificationRequest {
   probe?: ImageInput;
   /** document / compareFaces target */
   reference?: ImageInput;
+  /** a liveness session made by createLivenessSession: its capture stands in for the selfie */
   livenessSessionId?: string;
   digests: ImageDigests;
 }
@@ -57,13 +54,8 @@ export interface OrchestratorOptions {
   random?: () => number;
 }
 
-const OUTCOME_OF: Record<ProviderErrorKind, AttemptOutcome> = {
-  BadInput: 'BAD_INPUT',
-  Unauthorized: 'UNAUTHORIZED',
-  QuotaExceeded: 'QUOTA_EXCEEDED',
-  Transient: 'TRANSIENT',
-  Unavailable: 'UNAVAILABLE',
-};
+/** How long an idempotent repeat waits past the first check's deadline before answering with what is stored. */
+const REPEAT_GRACE_MS = 5000;
 
 /** Which client-facing error a failed check answers with. */
 const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
@@ -73,19 +65,9 @@ const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
   LIVENESS_SESSION_EXPIRED: 'LIVENESS_SESSION_EXPIRED',
 };
 
-/** What every provider call of one check shares. */
-interface CallSpec {
-  req: VerificationRequest;
-  wants: Pick<CheckRequest, 'match' | 'liveness'>;
-  thresholds: Thresholds;
-  /** epoch ms by which the check must be decided */
-  deadline: number;
-}
-
-/** One call's result: the outcome, or the classified failure. */
-type CallResult = { step: Step; attempt: NewAttempt } & ({ outcome: CheckOutcome; decision: Decision } | { failure: ProviderError });
-
 export class Orchestrator {
+  private readonly caller: ProviderCaller;
+  private readonly facts: PlanFacts;
   private readonly shadows = new Set<Promise<void>>();
 
   constructor(
@@ -93,27 +75,43 @@ export class Orchestrator {
     private readonly providers: ProviderRegistry,
     private readonly calibration: CalibrationRegistry,
     private readonly opts: OrchestratorOptions,
-  ) {}
+  ) {
+    this.caller = new ProviderCaller(providers, opts);
+    this.facts = {
+      capabilities: (p) => providers.find(p)?.capabilities,
+      needsDocument: (p) => providers.find(p)?.needsDocument ?? false,
+      random: opts.random ?? Math.random,
+    };
+  }
 
   async run(req: VerificationRequest): Promise<CheckRecord> {
-    // the tenant's stored policy comes back with the inserted row (one statement)
-    const { check, created, policy } = await this.store.checks.createPending({
-      tenantId: req.tenantId,
-      kind: req.kind,
-      referenceId: req.referenceId,
-      idempotencyKey: req.idempotencyKey,
-      imageDigests: req.digests,
-    });
-    if (!created) return this.repeat(check, req);
+    // record: the PENDING row first (an idempotent repeat gets the stored check instead)
+    const opened = await openCheck(this.store, req, this.opts.timeoutMs);
+    if (!opened.created) return this.repeat(opened.check, req);
+    const check = opened.check;
     try {
-      return await this.execute(check, req, this.effective(policy ?? null).policy);
+      // plan: the tenant's policy, read with the row, into legs
+      const policy = this.effective(opened.policy ?? null).policy;
+      const session = req.livenessSessionId ? await this.store.sessions.get({ role: 'tenant', tenantId: req.tenantId }, req.livenessSessionId) : null;
+      const thePlan = plan(policy, { kind: req.kind, tenantId: req.tenantId, referenceId: req.referenceId, hasDocument: Boolean(req.reference), session: session ?? undefined }, this.facts);
+      // call: every leg's providers, under the check's deadline
+      const { runs, probe } = await this.callLegs(thePlan, req, check.deadlineAt?.getTime() ?? Date.now() + this.opts.timeoutMs);
+      // decide: the evidence contract
+      const completion = this.conclude(policy, thePlan, runs);
+      // record: result, attempts and evidence in one statement
+      const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy)));
+      const done = await this.store.checks.complete(check, completion, attempts);
+      this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
+      this.startShadows(done, { ...req, probe }, runs, policy);
+      if (done.status === 'ERROR') throw clientError(done, runs);
+      return done;
     } catch (e) {
       if (e instanceof VerigateError) throw e;
       // a bug or a store failure after the check was written: it must not stay PENDING
       this.opts.log.error({ err: e, requestId: req.requestId, checkId: check.id }, 'check failed unexpectedly');
       await this.store.checks
         .complete(check, { status: 'ERROR', reasons: ['INTERNAL_ERROR'], provider: null, faceMatch: null, liveness: null }, [])
-        .catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; start-up recovery will'));
+        .catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; the sweeper will'));
       throw e;
     }
   }
@@ -124,9 +122,9 @@ export class Orchestrator {
     return this.effective(stored ?? null);
   }
 
-  /** The stored policy, or the default for a tenant that has none. */
-  private effective(stored: StoredPolicy | null): { policy: Policy; version: number | null } {
-    return stored ? { policy: stored.policy, version: stored.version } : { policy: defaultPolicy(this.opts.defaultProvider), version: null };
+  /** A working policy that sends what it can to `provider` (setTenantProvider, and tenants without a policy). */
+  policyForProvider(provider: ProviderName, base?: Policy): Policy {
+    return policyForProvider(provider, this.facts, base);
   }
 
   /** Waits for shadow calls still running (tests, graceful shutdown). */
@@ -134,246 +132,191 @@ export class Orchestrator {
     while (this.shadows.size) await Promise.allSettled([...this.shadows]);
   }
 
-  private async execute(check: CheckRecord, req: VerificationRequest, policy: Policy): Promise<CheckRecord> {
-    const wants = checksWanted(req.kind, policy);
-    const thePlan = plan(policy, {
-      tenantId: req.tenantId,
-      referenceId: req.referenceId,
-      needs: capabilitiesNeeded(wants, req),
-      capabilitiesOf: (p) => (this.providers.has(p) ? this.providers.get(p).capabilities : undefined),
-      random: this.opts.random ?? Math.random,
-    });
-    const spec: CallSpec = { req, wants, thresholds: policy.thresholds, deadline: Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs) };
-    const call = (step: Step, role: AttemptRole) => this.callWithRetries(step, role, spec);
-
-    let results: CallResult[];
-    let completion: CheckCompletion;
-    if (thePlan.steps.length === 0) {
-      results = [];
-      completion = errorCompletion('PROVIDER_UNAVAILABLE', null);
-    } else if (thePlan.mode === 'consensus') {
-      results = (await Promise.all(thePlan.steps.map((s) => call(s, 'consensus')))).flat();
-      completion = consensus(results, policy);
-    } else {
-      results = [];
-      for (const [i, step] of thePlan.steps.entries()) {
-        const tries = await call(step, i === 0 ? 'primary' : 'fallback');
-        results.push(...tries);
-        const last = tries[tries.length - 1];
-        if ('decision' in last || last.failure.kind === 'BadInput' || Date.now() >= spec.deadline) break;
+  /**
+   * A Face Liveness session for the tenant's frontend, from the provider its liveness route names
+   * (else any that has sessions), never a cloud provider under onPremOnly; made through the provider
+   * caller (breaker, metrics, deadline) and recorded as the tenant's, single-use, until it expires.
+   */
+  async createLivenessSession(tenantId: string, requestId: string): Promise<LivenessSessionRecord> {
+    const { policy } = await this.policyFor(tenantId);
+    const named = stepsOf(routeOf(policy, 'liveness').strategy).map((s) => s.provider);
+    const candidates = this.providers
+      .names()
+      .filter((p) => this.facts.capabilities(p)?.has('liveness-session') && !(policy.onPremOnly && CLOUD_PROVIDERS.has(p)))
+      .sort((a, b) => Number(named.includes(b)) - Number(named.includes(a)));
+    if (candidates.length === 0) {
+      throw new VerigateError('PROVIDER_UNAVAILABLE', `no provider for liveness sessions is available to this tenant (Rekognition Face Liveness${policy.onPremOnly ? ', which onPremOnly excludes' : ' is not configured'})`);
+    }
+    let last: ProviderError | undefined;
+    for (const name of candidates) {
+      const deadline = Date.now() + this.opts.timeoutMs;
+      const made = await this.caller.call(name, 'session', { deadline }, { requestId, tenantId }, (p, ctx) => p.createLivenessSession!(ctx));
+      if ('failure' in made) {
+        last = made.failure;
+        continue;
       }
-      const last = results[results.length - 1];
-      completion = 'decision' in last ? { ...last.decision, provider: last.step.provider } : errorCompletion(last.failure.reason, last.step.provider);
+      const createdAt = new Date();
+      return this.store.sessions.create({ id: made.value.sessionId, tenantId, provider: name, createdAt, expiresAt: made.value.expiresAt ?? createdAt });
     }
-
-    const done = await this.store.checks.complete(check, completion, results.map((r) => r.attempt));
-    this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
-    this.startShadows(done, req, wants, thePlan, policy);
-
-    if (done.status === 'ERROR') throw this.clientError(done, results, thePlan);
-    return done;
+    throw new VerigateError('PROVIDER_UNAVAILABLE', last!.message, { provider: last!.provider });
   }
 
-  /** One step: the call and its retries (Transient errors only, jittered backoff, within the deadline). */
-  private async callWithRetries(step: Step, role: AttemptRole, call: CallSpec): Promise<CallResult[]> {
-    const results: CallResult[] = [];
-    for (let attempt = 0; attempt <= step.retries; attempt++) {
-      const result = await this.callOnce(step, role, call);
-      results.push(result);
-      if ('decision' in result || result.failure.kind !== 'Transient') break;
-      const backoff = 50 * 2 ** attempt * (0.5 + Math.random());
-      if (Date.now() + backoff >= call.deadline) break;
-      await sleep(backoff);
+  /** The tenant's stored policy, or the server default's working policy for a tenant that has none. */
+  private effective(stored: StoredPolicy | null): { policy: Policy; version: number | null } {
+    return stored ? { policy: stored.policy, version: stored.version } : { policy: this.policyForProvider(this.opts.defaultProvider), version: null };
+  }
+
+  /**
+   * An idempotent repeat: the stored check, once decided. The key holds only for the same request
+   * (kind, images, referenceId, liveness session): other content is a CONFLICT, and nothing runs.
+   * A repeat of a check still running is woken by its completion, and waits no longer than its
+   * deadline (+ grace).
+   */
+  private async repeat(existing: CheckRecord, req: VerificationRequest): Promise<CheckRecord> {
+    const differs = differenceOf(existing, req);
+    if (differs) {
+      throw new VerigateError('CONFLICT', `idempotencyKey was already used for a request with another ${differs}; use a new key for a new request`, { field: 'idempotencyKey' });
     }
-    return results;
+    if (existing.status !== 'PENDING') return existing;
+    const until = (existing.deadlineAt?.getTime() ?? existing.createdAt.getTime() + this.opts.timeoutMs) + REPEAT_GRACE_MS;
+    return (await this.store.checks.awaitCompletion({ role: 'tenant', tenantId: existing.tenantId }, existing.id, until)) ?? existing;
   }
 
-  private async callOnce(step: Step, role: AttemptRole, { req, wants, thresholds, deadline }: CallSpec): Promise<CallResult> {
-    const name = step.provider;
-    const started = performance.now();
-    const attempt = (outcome: AttemptOutcome, extra: Partial<NewAttempt>): NewAttempt => ({
-      provider: name,
-      role,
-      outcome,
-      latencyMs: performance.now() - started,
-      errorCode: null,
-      decision: null,
-      unifiedScore: null,
-      raw: {},
-      ...extra,
-    });
+  // ── call ──────────────────────────────────────────────────────────────────
 
-    if (!this.opts.health.tryAcquire(name)) {
-      const failure = new ProviderError(name, 'Unavailable', 'PROVIDER_UNAVAILABLE', `provider '${name}' is failing (circuit open)`);
-      return { step, failure, attempt: attempt('UNAVAILABLE', { errorCode: 'CIRCUIT_OPEN' }) };
+  /** The session's leg first (its capture is the selfie of the match), then the others in parallel. */
+  private async callLegs(thePlan: Plan, req: VerificationRequest, deadline: number): Promise<{ runs: LegRun[]; probe?: ImageInput }> {
+    const runs: LegRun[] = [];
+    let probe = req.probe;
+    const sessionLeg = thePlan.legs.find((l) => l.fromSession);
+    if (sessionLeg) {
+      const run = await this.callLeg(thePlan, sessionLeg, { ...req, probe: undefined }, deadline);
+      runs.push(run);
+      const image = run.answers[0]?.outcome.sessionImage;
+      if (image) probe = await imageFromBytes(image, 'livenessSession');
     }
-    const timeoutMs = Math.max(1, Math.min(step.timeoutMs ?? Infinity, deadline - Date.now()));
-    let outcome: CheckOutcome;
-    try {
-      outcome = await this.callProvider(name, req, wants, timeoutMs);
-    } catch (e) {
-      if (!isProviderError(e)) this.opts.log.error({ err: e, requestId: req.requestId, provider: name }, 'provider threw an unclassified error');
-      const failure = isProviderError(e)
-        ? e
-        : new ProviderError(name, 'Transient', 'PROVIDER_ERROR', `provider '${name}' failed unexpectedly`, {}, { cause: e });
-      const kind = failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind];
-      return this.settle({ step, failure, attempt: attempt(kind, { errorCode: failure.reason, raw: failure.raw }) });
+    const rest = thePlan.legs.filter((l) => !l.fromSession);
+    // a failed session leaves no selfie: the match has no evidence (the decider says so)
+    const withProbe = rest.filter((l) => probe || !sessionLeg);
+    runs.push(...(await Promise.all(withProbe.map((leg) => this.callLeg(thePlan, leg, { ...req, probe }, deadline)))));
+    return { runs, probe };
+  }
+
+  private async callLeg(thePlan: Plan, leg: Leg, req: VerificationRequest, deadline: number): Promise<LegRun> {
+    const checkReq: CheckRequest = {
+      probe: req.probe,
+      reference: req.reference,
+      match: leg.answers.includes('match'),
+      liveness: leg.answers.includes('liveness'),
+      ...(leg.fromSession ? { livenessSessionId: req.livenessSessionId } : {}),
+    };
+    const ctx = { requestId: req.requestId, tenantId: req.tenantId };
+    if (leg.steps.length === 0) {
+      const named = thePlan.excluded.find((e) => !e.shadow && leg.answers.includes(e.capability))?.provider ?? this.opts.defaultProvider;
+      const failure = new ProviderError(named, 'Unavailable', 'PROVIDER_UNAVAILABLE', `no provider can run this check: ${explainExclusions(thePlan, leg)}`);
+      return { leg, calls: [], answers: [], failure };
     }
-    // outside the provider's try: a calibration or decision bug is ours, not the provider's
-    const { decision, calibrationTable } = this.decideOutcome(outcome, thresholds);
-    // the calibration table that mapped the score (quality-conditioned tables choose per check)
-    const raw = calibrationTable ? { ...outcome.raw, calibrationTable } : outcome.raw;
-    const ok = attempt('OK', { raw, decision: decision.status, unifiedScore: decision.faceMatch?.score ?? null });
-    return this.settle({ step, outcome, decision, attempt: ok });
-  }
-
-  /** Feeds a call's result to the circuit breaker and metrics. */
-  private settle(result: CallResult): CallResult {
-    const { provider, outcome, latencyMs } = result.attempt;
-    const providerFault = 'failure' in result && (result.failure.kind === 'Transient' || result.failure.kind === 'Unavailable');
-    this.opts.health.record(provider, providerFault ? 'failure' : 'ok', latencyMs);
-    this.opts.metrics.providerCalls.observe({ provider, outcome }, latencyMs / 1000);
-    return result;
-  }
-
-  /** Calls the provider with a timeout; a provider that ignores the abort still loses the race. */
-  private async callProvider(
-    name: ProviderName,
-    req: VerificationRequest,
-    wants: Pick<CheckRequest, 'match' | 'liveness'>,
-    timeoutMs: number,
-  ): Promise<CheckOutcome> {
-    const provider = this.providers.get(name);
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new ProviderError(name, 'Transient', 'TIMEOUT', `provider '${name}' did not answer within ${Math.round(timeoutMs)} ms`);
-        controller.abort(err);
-        reject(err);
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([
-        provider.check(
-          { probe: req.probe, reference: req.reference, livenessSessionId: req.livenessSessionId, ...wants },
-          { signal: controller.signal, requestId: req.requestId, tenantId: req.tenantId },
-        ),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
+    if (leg.mode === 'consensus') {
+      const calls = (await Promise.all(leg.steps.map((s) => this.caller.check(s, 'consensus', checkReq, deadline, ctx)))).flat();
+      const finals = leg.steps.map((s) => calls.filter((c) => c.step.provider === s.provider).at(-1)!);
+      const failed = finals.find((f) => 'failure' in f);
+      if (failed && 'failure' in failed) return { leg, calls, answers: [], failure: failed.failure };
+      return { leg, calls, answers: finals.map((f) => ({ provider: f.step.provider, outcome: (f as { value: CheckOutcome }).value })) };
     }
+    const calls: CallResult[] = [];
+    for (const [i, step] of leg.steps.entries()) {
+      const role: AttemptRole = leg.fromSession ? 'session' : i === 0 ? 'primary' : 'fallback';
+      const tries = await this.caller.check(step, role, checkReq, deadline, ctx);
+      calls.push(...tries);
+      const last = tries[tries.length - 1];
+      if ('value' in last) return { leg, calls, answers: [{ provider: step.provider, outcome: last.value }] };
+      if (last.failure.kind === 'BadInput' || Date.now() >= deadline) break;
+    }
+    const last = calls[calls.length - 1] as { failure: ProviderError };
+    return { leg, calls, answers: [], failure: last.failure };
   }
 
-  private decideOutcome(outcome: CheckOutcome, thresholds: Thresholds): { decision: Decision; calibrationTable?: string } {
-    const match = outcome.match ? this.calibration.unifyMatch(outcome.match, outcome.quality) : undefined;
-    const live = outcome.liveness ? livenessProbability(outcome.liveness) : undefined;
-    return { decision: decide(thresholds, match, live, outcome.quality), calibrationTable: match?.table };
+  // ── decide ────────────────────────────────────────────────────────────────
+
+  private conclude(policy: Policy, thePlan: Plan, runs: LegRun[]): CheckCompletion {
+    const failed = runs.find((r) => r.failure?.kind === 'BadInput') ?? runs.find((r) => r.failure);
+    if (failed?.failure) return failedCompletion(failed.failure);
+    const evidence = evidenceOf(runs);
+    const decision = decide(rulesOf(policy, thePlan.required), this.legsOf(evidence));
+    const provider = decision.faceMatch?.provider ?? decision.liveness?.provider ?? runs.find((r) => r.answers.length)?.answers[0].provider ?? null;
+    return { ...decision, provider, evidence };
   }
+
+  /** Stored evidence on today's calibration tables: what the decider reads (replay reads the same). */
+  legsOf(evidence: StoredEvidence): LegEvidence[] {
+    return evidence.legs.map((l) => ({
+      answers: l.answers,
+      consensus: l.consensus,
+      minScore: l.minScore,
+      from: l.from.map((a) => this.answerOf(a.provider, a)),
+    }));
+  }
+
+  private answerOf(provider: ProviderName, o: Pick<CheckOutcome, 'match' | 'liveness' | 'quality'>): Answer {
+    return {
+      provider,
+      ...(o.match ? { match: this.calibration.unifyMatch(o.match, o.quality) } : {}),
+      ...(o.liveness ? { liveness: livenessProbability(o.liveness) } : {}),
+      quality: o.quality,
+    };
+  }
+
+  /**
+   * An attempt row; an answered call also says what its provider's answer alone would have decided,
+   * overall and per check (the agreement report compares providers check by check).
+   */
+  private attemptOf(c: CallResult, answers: Leg['answers'], policy: Policy): NewAttempt {
+    const base: NewAttempt = { ...c.record, answers: [...answers], decision: null, decisions: null, unifiedScore: null };
+    if (!('value' in c)) return base;
+    const answer = this.answerOf(c.record.provider, c.value);
+    const alone = (required: Leg['answers']) => decide(rulesOf(policy, required), [{ answers: required, consensus: false, from: [answer] }]).status;
+    // the table that mapped the score (quality-conditioned tables choose per check)
+    const raw = answer.match ? { ...c.record.raw, calibrationTable: answer.match.table } : c.record.raw;
+    const decisions = Object.fromEntries(answers.map((check) => [check, alone([check])]));
+    return { ...base, raw, decision: alone(answers), decisions, unifiedScore: answer.match?.score ?? null };
+  }
+
+  // ── shadows ───────────────────────────────────────────────────────────────
 
   /** Shadow providers: called after the answer is decided and stored, never changing or delaying it. */
-  private startShadows(
-    check: CheckRecord,
-    req: VerificationRequest,
-    wants: Pick<CheckRequest, 'match' | 'liveness'>,
-    thePlan: Plan,
-    policy: Policy,
-  ): void {
-    if (thePlan.shadows.length === 0) return;
-    const spec: CallSpec = { req, wants, thresholds: policy.thresholds, deadline: Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs) };
-    const task = Promise.all(thePlan.shadows.map((s) => this.callOnce(s, 'shadow', spec)))
-      .then((results) => this.store.checks.addAttempts(check, results.map((r) => r.attempt)))
+  private startShadows(check: CheckRecord, req: VerificationRequest, runs: LegRun[], policy: Policy): void {
+    const jobs = runs.flatMap((r) => r.leg.shadows);
+    if (jobs.length === 0) return;
+    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
+    const ctx = { requestId: req.requestId, tenantId: req.tenantId };
+    const task = Promise.all(
+      jobs.map(async ({ step, answers }) => {
+        const checkReq: CheckRequest = { probe: req.probe, reference: req.reference, match: answers.includes('match'), liveness: answers.includes('liveness') };
+        const [result] = await this.caller.check({ ...step, retries: 0 }, 'shadow', checkReq, deadline, ctx);
+        return this.attemptOf(result, answers, policy);
+      }),
+    )
+      .then((attempts) => this.store.checks.addAttempts(check, attempts))
       .catch((err) => this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not stored'));
     const tracked = task.finally(() => this.shadows.delete(tracked));
     this.shadows.add(tracked);
   }
-
-  /** An idempotent repeat: the stored result, waiting for the first request if it is still running. */
-  private async repeat(check: CheckRecord, req: VerificationRequest): Promise<CheckRecord> {
-    if (check.kind !== req.kind) {
-      throw new VerigateError('CONFLICT', `idempotencyKey was already used for a ${check.kind} check`, { checkId: check.id });
-    }
-    const scope = { role: 'tenant', tenantId: check.tenantId } as const;
-    const until = Date.now() + this.opts.timeoutMs + 5000;
-    let current: CheckRecord | null = check;
-    while (current && current.status === 'PENDING' && Date.now() < until) {
-      await sleep(25);
-      current = await this.store.checks.get(scope, check.id);
-    }
-    return current ?? check;
-  }
-
-  private clientError(check: CheckRecord, results: CallResult[], thePlan: Plan): VerigateError {
-    const failures = results.flatMap((r) => ('failure' in r ? [r.failure] : []));
-    const badInput = failures.find((f) => f.kind === 'BadInput');
-    const extra = { checkId: check.id, reasons: check.reasons };
-    if (badInput) return new VerigateError(BAD_INPUT_CODES[badInput.reason] ?? 'BAD_USER_INPUT', badInput.message, { ...extra, provider: badInput.provider });
-    const last = failures[failures.length - 1];
-    const message = last
-      ? last.message
-      : `no provider can run this check (${thePlan.excluded.map((e) => `${e.provider}: ${e.why}`).join(', ') || 'policy names none'})`;
-    return new VerigateError('PROVIDER_UNAVAILABLE', message, extra);
-  }
 }
 
-function checksWanted(kind: CheckKind, policy: Policy): Pick<CheckRequest, 'match' | 'liveness'> {
-  switch (kind) {
-    case 'VERIFY_IDENTITY':
-      return { match: policy.require.match, liveness: policy.require.liveness };
-    case 'LIVENESS':
-      return { match: false, liveness: true };
-    case 'FACE_MATCH':
-      return { match: true, liveness: false };
-  }
+/** Which part of a repeated request differs from the check its idempotencyKey made, if any. */
+function differenceOf(c: CheckRecord, req: VerificationRequest): string | null {
+  if (c.kind !== req.kind) return `kind (${c.kind})`;
+  const fields = ['selfie', 'document', 'source', 'target'] as const;
+  if (fields.some((f) => (c.imageDigests[f] ?? null) !== (req.digests[f] ?? null))) return 'image';
+  if ((c.referenceId ?? null) !== (req.referenceId ?? null)) return 'referenceId';
+  if ((c.livenessSessionId ?? null) !== (req.livenessSessionId ?? null)) return 'livenessSessionId';
+  return null;
 }
 
-function capabilitiesNeeded(wants: Pick<CheckRequest, 'match' | 'liveness'>, req: VerificationRequest): Set<Capability> {
-  const needs = new Set<Capability>();
-  if (wants.match) needs.add('face-match');
-  // a liveness session is liveness done by the provider's own capture flow
-  if (req.livenessSessionId) needs.add('liveness-session');
-  else if (wants.liveness) needs.add('liveness');
-  return needs;
+function clientError(check: CheckRecord, runs: LegRun[]): VerigateError {
+  const failures = runs.flatMap((r) => (r.failure ? [r.failure] : []));
+  const badInput = failures.find((f) => f.kind === 'BadInput');
+  const extra = { checkId: check.id, reasons: check.reasons };
+  if (badInput) return new VerigateError(BAD_INPUT_CODES[badInput.reason] ?? 'BAD_USER_INPUT', badInput.message, { ...extra, provider: badInput.provider });
+  return new VerigateError('PROVIDER_UNAVAILABLE', failures[0]?.message ?? 'no provider answered this check', extra);
 }
-
-const errorCompletion = (reason: ReasonCode, provider: ProviderName | null): CheckCompletion => ({
-  status: 'ERROR',
-  reasons: [reason],
-  provider,
-  faceMatch: null,
-  liveness: null,
-});
-
-/**
- * Consensus: every provider must answer. `all`: they must reach the same decision; `minScore`:
- * every unified match score must reach minScore (and liveness pass). Disagreement is INCONCLUSIVE.
- * The reported match/liveness are the most conservative of the providers'.
- */
-function consensus(results: CallResult[], policy: Policy): CheckCompletion {
-  const finalOf = new Map<ProviderName, CallResult>();
-  for (const r of results) finalOf.set(r.step.provider, r); // the last try of each provider
-  const finals = [...finalOf.values()];
-  const decisions: Decision[] = [];
-  for (const r of finals) {
-    if ('failure' in r) return errorCompletion(r.failure.reason, r.step.provider);
-    decisions.push(r.decision);
-  }
-  const weakest = <T extends { score: number }>(xs: Array<T | null>) =>
-    xs.filter((x): x is T => x !== null).sort((a, b) => a.score - b.score)[0] ?? null;
-  const faceMatch = weakest(decisions.map((d) => d.faceMatch));
-  const liveness = weakest(decisions.map((d) => d.liveness));
-  const provider = finals[0].step.provider;
-  const reasons = [...new Set(decisions.flatMap((d) => d.reasons))];
-  const strategy = policy.strategy.type === 'consensus' ? policy.strategy : null;
-
-  if (strategy?.mode === 'minScore') {
-    const pass = decisions.every((d) => (d.faceMatch ? d.faceMatch.score >= strategy.minScore! : true) && (d.liveness ? d.liveness.live : true));
-    if (pass) return { status: 'ACCEPTED', reasons: [], provider, faceMatch, liveness };
-  }
-  const statuses = new Set(decisions.map((d) => d.status));
-  if (statuses.size === 1) return { status: decisions[0].status, reasons, provider, faceMatch, liveness };
-  return { status: 'INCONCLUSIVE', reasons: ['PROVIDER_DISAGREEMENT', ...reasons], provider, faceMatch, liveness };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -19,6 +19,10 @@ export class ProviderRegistry {
     return p;
   }
 
+  find(name: ProviderName): Provider | undefined {
+    return this.providers.get(name);
+  }
+
   has(name: ProviderName): boolean {
     return this.providers.has(name);
   }

@@ -7,6 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type Fault =
   /** wait, then answer normally */
   | { kind: 'latency'; ms: number }
+  /** hold the request until the test releases it, then answer normally */
+  | { kind: 'gate'; released: Promise<void> }
   /** answer with this status and body instead of the real handler (e.g. a 500 or 502 from a proxy) */
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   /** destroy the socket without answering (ECONNRESET / "other side closed" at the client) */
@@ -86,6 +88,9 @@ export async function deliver(
     }
     case 'latency':
       await sleep(fault.ms);
+      break;
+    case 'gate':
+      await fault.released;
       break;
     case 'drip': {
       const answer = await compute();

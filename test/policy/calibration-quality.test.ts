@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expandPairs, rawAt } from '../../src/eval';
 import { readPairs } from '../../src/eval/sets';
 import { CalibrationRegistry, type CalibrationTable, unify, validateTable } from '../../src/verification/calibration';
-import { DEFAULT_THRESHOLDS } from '../../src/verification/decision';
+import { DEFAULT_THRESHOLDS } from '../../src/verification/decide';
 
 const table = (id: string, top: number, extra: Partial<CalibrationTable> = {}): CalibrationTable =>
   validateTable({

@@ -30,7 +30,9 @@ import { PGLITE } from '../support/stores';
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
 
-const COOLDOWN_MS = 1500;
+const COOLDOWN_MS = 30_000;
+/** how far the breaker's clock is ahead of the wall clock */
+let skew = 0;
 const fixed = (similarity: number): Scorer => async () => ({ similarity, liveness: 0.97 });
 
 describe('tenant policy', () => {
@@ -54,7 +56,8 @@ describe('tenant policy', () => {
     // the split test sends 1,000 checks as fast as the gateway answers them (over 100/s): it is
     // about routing, not the rate limiter (test/reliability/limits.test.ts), so the limits are raised
     const unlimited = { VERIGATE_TENANT_RATE_PER_MINUTE: '100000000', VERIGATE_TENANT_BURST: '100000000', VERIGATE_KEY_RATE_PER_MINUTE: '100000000', VERIGATE_KEY_BURST: '100000000' };
-    h = await startHarness({ db, providers, breaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS }, env: unlimited });
+    // the breaker's clock is the test's: the cool-down passes when the test says so, however slow the machine
+    h = await startHarness({ db, providers, breaker: { failureThreshold: 3, cooldownMs: COOLDOWN_MS, now: () => Date.now() + skew }, env: unlimited });
     tenant = await h.tenant('policy-tenant');
     grey = (await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } }).jpeg().toBuffer()).toString('base64');
   });
@@ -84,14 +87,14 @@ describe('tenant policy', () => {
     facia.inject({ kind: 'hang' }, { times: 100, op: 'process_face' });
 
     for (let i = 0; i < 3; i++) {
-      const started = Date.now();
       const r = (await verify()).data!.verifyIdentity;
-      expect(Date.now() - started).toBeLessThan(3000);
       expect(r).toMatchObject({ status: 'ACCEPTED', provider: 'local' });
       expect(r.attempts.map((a) => [a.provider, a.role, a.outcome])).toEqual([
         ['facia', 'primary', 'TIMEOUT'],
         ['local', 'fallback', 'OK'],
       ]);
+      // Facia was given up at its 300 ms step timeout, not the check's 20 s deadline
+      expect(r.attempts[0].latencyMs).toBeLessThan(2000);
     }
     // three consecutive timeouts: the circuit is open and Facia is not called at all
     const before = faciaCalls();
@@ -105,7 +108,7 @@ describe('tenant policy', () => {
 
     // after the cool-down one probe goes through; Facia has recovered, so the circuit closes
     facia.clearFaults();
-    await new Promise((r) => setTimeout(r, COOLDOWN_MS + 100));
+    skew += COOLDOWN_MS + 100;
     const probe = (await verify()).data!.verifyIdentity;
     expect(probe).toMatchObject({ status: 'ACCEPTED', provider: 'facia' });
     expect((await h.gql(ProvidersDocument, {})).data!.providers.find((p) => p.name === 'facia')!.circuit).toBe('CLOSED');
@@ -125,12 +128,14 @@ describe('tenant policy', () => {
     expect(faciaCalls()).toBe(before);
   });
 
-  it('answers INCONCLUSIVE when consensus providers disagree, and decides when they agree', async () => {
+  it('answers as the strictest member when consensus providers disagree, and decides when they agree', async () => {
     await setPolicy({ strategy: { type: 'consensus', providers: [{ provider: 'local' }, { provider: 'facia' }] } });
     faciaScore = 0.05;
     const split = (await verify()).data!.verifyIdentity;
-    expect(split.status).toBe('INCONCLUSIVE');
-    expect(split.reasons).toContain('PROVIDER_DISAGREEMENT');
+    // local accepts, Facia rejects: a consensus is never looser than any member
+    expect(split.status).toBe('REJECTED');
+    expect(split.reasons).toEqual(expect.arrayContaining(['FACE_MISMATCH', 'PROVIDER_DISAGREEMENT']));
+    expect(split.faceMatch?.provider).toBe('facia');
     expect(split.attempts.map((a) => a.role)).toEqual(['consensus', 'consensus']);
 
     faciaScore = 0.99;
@@ -141,14 +146,14 @@ describe('tenant policy', () => {
     const t = await h.tenant('shadow-tenant');
     await setPolicy({ strategy: { type: 'single', provider: { provider: 'local' } }, shadow: [{ provider: 'facia' }] }, t);
     faciaScore = 0.05; // the shadow disagrees
-    facia.inject({ kind: 'latency', ms: 1500 }, { times: 3, op: 'process_face' });
+    let release!: () => void;
+    facia.inject({ kind: 'gate', released: new Promise<void>((r) => (release = r)) }, { op: 'process_face' });
     const from = new Date(Date.now() - 1000).toISOString();
-    const started = Date.now();
     const r = (await verify({}, t)).data!.verifyIdentity;
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeLessThan(1500); // the shadow takes ≥ 1500 ms; the answer did not wait for it
+    // answered while the shadow's call is still held at Facia: the answer did not wait for it
     expect(r).toMatchObject({ status: 'ACCEPTED', provider: 'local' });
     expect(r.attempts.map((a) => a.role)).toEqual(['primary']);
+    release();
 
     await h.app.services.orchestrator.drainShadows();
     const stored = (await h.gql(CheckDocument, { id: r.id })).data!.check!;
@@ -158,8 +163,10 @@ describe('tenant policy', () => {
       ['facia', 'shadow', 'OK'],
     ]);
     const agreement = await h.gql(ProviderAgreementDocument, { tenantId: t.id, from, to: new Date(Date.now() + 1000).toISOString() });
+    // compared check by check: they disagree on the match, agree on liveness
     expect(agreement.data!.providerAgreement).toEqual([
-      expect.objectContaining({ providerA: 'local', providerB: 'facia', checks: 1, agreement: 0 }),
+      expect.objectContaining({ check: 'match', providerA: 'local', providerB: 'facia', checks: 1, agreement: 0 }),
+      expect.objectContaining({ check: 'liveness', providerA: 'local', providerB: 'facia', checks: 1, agreement: 1 }),
     ]);
   });
 

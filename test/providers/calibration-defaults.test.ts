@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FACIA_CALIBRATION } from '../../providers/facia';
 import { REKOGNITION_CALIBRATION } from '../../providers/rekognition';
 import { CalibrationRegistry, unify, validateTable } from '../../src/verification/calibration';
-import { DEFAULT_THRESHOLDS } from '../../src/verification/decision';
+import { DEFAULT_THRESHOLDS } from '../../src/verification/decide';
 import { CALIBRATION_DIR } from '../../src/paths';
 
 const load = (f: string) => validateTable(JSON.parse(readFileSync(join(CALIBRATION_DIR, f), 'utf8')));

@@ -7,7 +7,7 @@ import { createFaciaProvider } from '../../providers/facia';
 import { createRekognitionProvider } from '../../providers/rekognition';
 import type { CallContext, Provider } from '../../providers/types';
 import { CalibrationRegistry } from '../../src/verification/calibration';
-import { DEFAULT_THRESHOLDS } from '../../src/verification/decision';
+import { DEFAULT_THRESHOLDS } from '../../src/verification/decide';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import { FACES, loadFace } from '../fakes/images';
 import { startRekognitionEmulator, type RekognitionEmulator } from '../fakes/rekognition-emulator';

@@ -5,6 +5,7 @@
 import { classifyResponse, redactor } from '../../providers/facia/classify';
 import { createFaciaProvider, type FaciaConfig } from '../../providers/facia';
 import { isProviderError, ProviderError, type CallContext, type ImageInput, type Provider } from '../../providers/types';
+import { failureThroughCaller } from '../support/caller';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import { FACES, imageFromBytes, loadFace } from '../fakes/images';
 import { uprightDuty } from '../support/faces';
@@ -295,11 +296,11 @@ describe('Facia adapter ↔ Facia emulator', () => {
       ['latency beyond the deadline', { kind: 'latency', ms: 5000 } as const],
       ['a server that never answers', { kind: 'hang' } as const],
       ['a body dripped one byte per 100 ms', { kind: 'drip', intervalMs: 100 } as const],
-    ])('%s → Transient TIMEOUT at the deadline', async (_, fault) => {
+    ])('%s → Transient TIMEOUT at the provider caller’s deadline (the adapter’s timeoutMs)', async (_, fault) => {
       const p = make({ timeoutMs: 500 });
       emu.inject(fault);
       const t0 = Date.now();
-      const e = await failure(p.check(req, ctx()));
+      const e = await failureThroughCaller(p, req);
       const elapsed = Date.now() - t0;
       expect([e.kind, e.reason]).toEqual(['Transient', 'TIMEOUT']);
       expect(elapsed).toBeGreaterThanOrEqual(450);

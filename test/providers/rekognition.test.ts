@@ -6,6 +6,7 @@ import { RekognitionClient } from '@aws-sdk/client-rekognition';
 import { createRekognitionProvider, type RekognitionConfig, type RekognitionProvider } from '../../providers/rekognition';
 import { isProviderError, ProviderError, type CallContext, type ImageInput } from '../../providers/types';
 import { DEFAULT_FACE, startRekognitionEmulator, type EmulatedFace, type RekognitionEmulator } from '../fakes/rekognition-emulator';
+import { failureThroughCaller } from '../support/caller';
 import { FACES, imageFromBytes, loadFace } from '../fakes/images';
 import { uprightDuty } from '../support/faces';
 import { sha256, type Scorer } from '../fakes/scorer';
@@ -265,11 +266,11 @@ describe('Rekognition adapter ↔ AWS-protocol emulator', () => {
       ['latency beyond the deadline', { kind: 'latency', ms: 5000 } as const],
       ['a server that never answers', { kind: 'hang' } as const],
       ['a body dripped one byte per 100 ms', { kind: 'drip', intervalMs: 100 } as const],
-    ])('%s → Transient TIMEOUT at the deadline', async (_, fault) => {
+    ])('%s → Transient TIMEOUT at the provider caller’s deadline (the adapter’s timeoutMs)', async (_, fault) => {
       const p = make({ timeoutMs: 500 });
       emu.inject(fault, { op: 'CompareFaces' });
       const t0 = Date.now();
-      const e = await failure(p.check(match(obama2, obama), ctx()));
+      const e = await failureThroughCaller(p, match(obama2, obama));
       const elapsed = Date.now() - t0;
       expect([e.kind, e.reason]).toEqual(['Transient', 'TIMEOUT']);
       expect(elapsed).toBeGreaterThanOrEqual(450);
@@ -283,7 +284,7 @@ describe('Rekognition adapter ↔ AWS-protocol emulator', () => {
       await emu.completeSession(sessionId, { referenceImage: obama2.bytes, confidence: 90 });
       emu.inject({ kind: 'latency', ms: 400 }, { op: 'CompareFaces' });
       const t0 = Date.now();
-      const e = await failure(p.check({ livenessSessionId: sessionId, reference: obama, match: true, liveness: true }, ctx()));
+      const e = await failureThroughCaller(p, { livenessSessionId: sessionId, reference: obama, match: true, liveness: true });
       expect(e.reason).toBe('TIMEOUT');
       expect(Date.now() - t0).toBeLessThan(1000);
     });

@@ -157,8 +157,8 @@ describeEachStore('tenant isolation', (store) => {
     expect(b1.tenantId).toBe(b.id);
     expect(aIds).not.toContain(b1.id);
     // a repeat in B gives B's check, a repeat in A still gives A's
-    expect((await verify(b.key, { idempotencyKey: 'shared-key-1' })).data!.verifyIdentity.id).toBe(b1.id);
-    expect((await verify(a.key, { idempotencyKey: 'shared-key-1' })).data!.verifyIdentity.id).toBe(aIds[0]);
+    expect((await verify(b.key, { idempotencyKey: 'shared-key-1', referenceId: 'shared-ref' })).data!.verifyIdentity.id).toBe(b1.id);
+    expect((await verify(a.key, { idempotencyKey: 'shared-key-1', referenceId: 'a-subject-1' })).data!.verifyIdentity.id).toBe(aIds[0]);
     // A used shared-key-2 for a verifyIdentity: in B it is free for another kind (no CONFLICT across tenants)
     const cmp = await h.gql(CompareFacesDocument, { input: { source: selfie, target: document, idempotencyKey: 'shared-key-2' } }, b.key);
     expect(cmp.errors).toBeUndefined();

@@ -40,7 +40,7 @@ export async function startHarness(opts: {
   providers: Provider[];
   env?: Record<string, string>;
   calibration?: CalibrationRegistry;
-  breaker?: Partial<BreakerOptions>;
+  breaker?: Partial<BreakerOptions> & { now?: () => number };
   logDestination?: { write(s: string): void };
 }): Promise<Harness> {
   const config = loadConfig({

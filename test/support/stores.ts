@@ -12,6 +12,8 @@ export interface StoreKind {
   open(): Promise<Db>;
   /** drop what open() created */
   dispose(db: Db): Promise<void>;
+  /** a second connection pool on the same database (another replica); PostgreSQL only */
+  reopen?(db: Db): Promise<Db>;
 }
 
 const pgUrl = process.env.TEST_DATABASE_URL;
@@ -31,6 +33,7 @@ export const POSTGRES: StoreKind = {
     schemas.set(db, schema);
     return db;
   },
+  reopen: (db) => openDb({ databaseUrl: pgUrl!, schema: schemas.get(db)!, poolSize: 2 }),
   async dispose(db) {
     await db.close();
     const pool = new Pool({ connectionString: pgUrl, max: 1 });

@@ -4,7 +4,6 @@ import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphq
 import type { ProviderName } from '../../../providers/types';
 import { badInput, notFound, VerigateError } from '../../errors';
 import { TenantNameTaken } from '../../store/repositories';
-import { defaultPolicy } from '../../verification/policy';
 import { actorOf, type Context } from '../context';
 import { savePolicy } from './policy';
 import { CreatedApiKey, ProviderEnum, RoleEnum, Tenant, ApiKeyInfo } from '../types';
@@ -39,7 +38,7 @@ export class AdminResolver {
       throw e;
     }
     await ctx.services.store.audit.record(actorOf(ctx), 'tenant.create', tenant.id, tenant.id, { name: trimmed });
-    if (provider) await savePolicy(ctx, tenant.id, defaultPolicy(provider), 'policy.set');
+    if (provider) await savePolicy(ctx, tenant.id, ctx.services.orchestrator.policyForProvider(provider), 'policy.set');
     return tenant;
   }
 
@@ -66,7 +65,10 @@ export class AdminResolver {
     return key;
   }
 
-  @Mutation(() => Tenant, { description: "Route the tenant's checks to this one provider (a new policy version; other settings kept). null: the server default" })
+  @Mutation(() => Tenant, {
+    description:
+      "Route the tenant's checks to this provider (a new policy version; thresholds and other settings kept): the match, and liveness when it has passive liveness — otherwise liveness goes to the best provider that has it (the local engine first). null: the server default",
+  })
   async setTenantProvider(
     @Arg('tenantId', () => ID) tenantId: string,
     @Ctx() ctx: Context,
@@ -75,10 +77,9 @@ export class AdminResolver {
     const tenant = await ctx.services.store.tenants.get(tenantId);
     if (!tenant) throw notFound('tenant');
     const { policy } = await ctx.services.orchestrator.policyFor(tenantId);
-    const single = { provider: provider ?? ctx.services.config.VERIGATE_DEFAULT_PROVIDER };
-    await savePolicy(ctx, tenantId, { ...policy, strategy: { type: 'single', provider: { ...single, retries: 0 } } }, 'tenant.setProvider', {
-      provider: provider ?? null,
-    });
+    const chosen = provider ?? ctx.services.config.VERIGATE_DEFAULT_PROVIDER;
+    if (!ctx.services.providers.has(chosen)) throw notConfigured(ctx, chosen);
+    await savePolicy(ctx, tenantId, ctx.services.orchestrator.policyForProvider(chosen, policy), 'tenant.setProvider', { provider: provider ?? null });
     return tenant;
   }
 }

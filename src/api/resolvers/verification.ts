@@ -1,13 +1,12 @@
 /** Verify mutations and check queries. Auth is declarative (@Authorized); isolation is the store's. */
 import 'reflect-metadata';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { isProviderError, type ImageInput } from '../../../providers/types';
-import { badInput, VerigateError } from '../../errors';
+import type { ImageInput } from '../../../providers/types';
+import { badInput } from '../../errors';
 import { parseImageInput } from '../../images';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
-import { CLOUD_PROVIDERS } from '../../verification/policy';
-import type { CheckKind, CheckRecord } from '../../verification/types';
+import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
 import { tenantOf, type Context } from '../context';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
@@ -22,16 +21,9 @@ const MAX_TEXT = 256;
 @Resolver(() => VerificationResult)
 export class VerificationResolver {
   @Authorized('tenant')
-  @Mutation(() => VerificationResult, { description: 'Selfie + ID document: face match and liveness, decided by the tenant policy' })
+  @Mutation(() => VerificationResult, { description: 'Selfie (or a liveness session) + ID document: face match and liveness, decided by the tenant policy' })
   async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    // an empty selfie is a selfie that is not an image (BAD_IMAGE, as for the document), not a missing one
-    const hasSelfie = input.selfie !== undefined && input.selfie !== null;
-    if (!hasSelfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
-    if (hasSelfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
-    const [selfie, document] = await Promise.all([
-      hasSelfie ? image(ctx, input.selfie!, 'selfie') : undefined,
-      image(ctx, input.document, 'document'),
-    ]);
+    const [selfie, document] = await Promise.all([selfieOf(ctx, input), image(ctx, input.document, 'document')]);
     return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
       selfie: selfie?.sha256,
       document: document.sha256,
@@ -39,10 +31,10 @@ export class VerificationResolver {
   }
 
   @Authorized('tenant')
-  @Mutation(() => VerificationResult, { description: 'Passive liveness on a selfie' })
+  @Mutation(() => VerificationResult, { description: 'Liveness of a selfie (passive), or of a completed liveness session' })
   async checkLiveness(@Arg('input') input: CheckLivenessInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    const selfie = await image(ctx, input.selfie, 'selfie');
-    return run(ctx, 'LIVENESS', input, { probe: selfie }, { selfie: selfie.sha256 });
+    const selfie = await selfieOf(ctx, input);
+    return run(ctx, 'LIVENESS', input, { probe: selfie, livenessSessionId: input.livenessSessionId }, { selfie: selfie?.sha256 });
   }
 
   @Authorized('tenant')
@@ -57,25 +49,18 @@ export class VerificationResolver {
 
   @Authorized('tenant')
   @Mutation(() => LivenessSession, {
-    description: 'Start a liveness session; pass its sessionId to the frontend widget, then to verifyIdentity as livenessSessionId',
+    description: 'Start a liveness session; pass its sessionId to the frontend widget, then to verifyIdentity or checkLiveness as livenessSessionId (once)',
   })
   async createLivenessSession(@Ctx() ctx: Context): Promise<LivenessSession> {
-    const tenantId = tenantOf(ctx);
-    const { policy } = await ctx.services.orchestrator.policyFor(tenantId);
-    const provider = ctx.services.providers
-      .all()
-      .find((p) => p.createLivenessSession && !(policy.onPremOnly && CLOUD_PROVIDERS.has(p.name)));
-    if (!provider?.createLivenessSession) {
-      throw new VerigateError('PROVIDER_UNAVAILABLE', 'no provider for liveness sessions is available to this tenant (Rekognition, not with onPremOnly)');
-    }
-    const signal = AbortSignal.timeout(ctx.services.config.VERIGATE_PROVIDER_TIMEOUT_MS);
-    try {
-      const { sessionId } = await provider.createLivenessSession({ signal, requestId: ctx.requestId, tenantId });
-      return { sessionId, provider: provider.name };
-    } catch (e) {
-      if (isProviderError(e)) throw new VerigateError('PROVIDER_UNAVAILABLE', e.message, { provider: e.provider });
-      throw e;
-    }
+    return sessionView(await ctx.services.orchestrator.createLivenessSession(tenantOf(ctx), ctx.requestId));
+  }
+
+  @Authorized()
+  @Query(() => LivenessSession, { nullable: true, description: "A liveness session by id: a tenant's own; admins any" })
+  async livenessSession(@Arg('id') id: string, @Ctx() ctx: Context): Promise<LivenessSession | null> {
+    if (id.length > MAX_TEXT) throw badInput(`id must be at most ${MAX_TEXT} characters`, 'id');
+    const s = await ctx.services.store.sessions.get(ctx.scope, id);
+    return s && sessionView(s);
   }
 
   @Authorized()
@@ -116,11 +101,32 @@ export class VerificationResolver {
   }
 }
 
+/** The selfie, or a liveness session instead (one of the two). */
+async function selfieOf(ctx: Context, input: { selfie?: string | null; livenessSessionId?: string | null }): Promise<ImageInput | undefined> {
+  // an empty selfie is a selfie that is not an image (BAD_IMAGE, as for the document), not a missing one
+  const hasSelfie = input.selfie !== undefined && input.selfie !== null;
+  if (!hasSelfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
+  if (hasSelfie && input.livenessSessionId) throw badInput('give either selfie or livenessSessionId, not both', 'livenessSessionId');
+  if (input.livenessSessionId !== undefined && input.livenessSessionId !== null && (input.livenessSessionId.length === 0 || input.livenessSessionId.length > MAX_TEXT)) {
+    throw badInput(`livenessSessionId must be 1..${MAX_TEXT} characters`, 'livenessSessionId');
+  }
+  return hasSelfie ? image(ctx, input.selfie!, 'selfie') : undefined;
+}
+
+const sessionView = (s: LivenessSessionRecord): LivenessSession => ({
+  sessionId: s.id,
+  provider: s.provider,
+  createdAt: s.createdAt,
+  expiresAt: s.expiresAt,
+  state: s.checkId ? 'USED' : s.expiresAt.getTime() <= Date.now() ? 'EXPIRED' : 'OPEN',
+  checkId: s.checkId,
+});
+
 async function run(
   ctx: Context,
   kind: CheckKind,
   input: { referenceId?: string; idempotencyKey?: string },
-  images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string },
+  images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string | null },
   digests: VerificationRequest['digests'],
 ): Promise<CheckRecord> {
   for (const field of ['referenceId', 'idempotencyKey'] as const) {
@@ -137,6 +143,7 @@ async function run(
     referenceId: input.referenceId,
     idempotencyKey: input.idempotencyKey,
     ...images,
+    livenessSessionId: images.livenessSessionId ?? undefined,
     digests,
   });
 }

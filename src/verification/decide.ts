@@ -1,0 +1,140 @@
+/**
+ * Stage `decide`: the evidence contract. A pure function from what the policy requires and the
+ * calibrated evidence each provider returned to ACCEPTED / REJECTED / INCONCLUSIVE:
+ *
+ *   - every required check (match, liveness) needs a number from every provider that decides it;
+ *     a missing one is never a pass: INCONCLUSIVE with EVIDENCE_MISSING;
+ *   - a match accepts at FMR ≤ acceptFmr, is INCONCLUSIVE up to inconclusiveFmr, else REJECTED;
+ *     liveness accepts at probability ≥ livenessMin, else REJECTED;
+ *   - a consensus is never looser than any member: its status is the strictest of its members'
+ *     (PROVIDER_DISAGREEMENT when they differ), and `minScore` only adds a bar;
+ *   - a quality finding the policy blocks turns a pass into the policy's quality outcome;
+ *   - the check's status is the strictest of its parts (REJECTED > INCONCLUSIVE > ACCEPTED), and
+ *     with nothing required nothing is accepted.
+ * Provider failures (no answer at all) never reach here: the orchestrator ends those checks ERROR.
+ */
+import type { ProviderName, ReasonCode } from '../../providers/types';
+import type { UnifiedMatch } from './calibration';
+import type { Policy, QualityRule, Routed, Thresholds } from './policy';
+import type { CheckStatus, FaceMatchResult, LivenessResult } from './types';
+
+export type Verdict = Exclude<CheckStatus, 'PENDING' | 'ERROR'>;
+
+/** The default thresholds: accept at FMR ≤ 1e-5, INCONCLUSIVE up to 1e-3, liveness at probability ≥ 0.5. */
+export const DEFAULT_THRESHOLDS: Thresholds = { acceptFmr: 1e-5, inconclusiveFmr: 1e-3, livenessMin: 0.5 };
+
+/** What one provider said, on the unified scale. */
+export interface Answer {
+  provider: ProviderName;
+  match?: UnifiedMatch;
+  /** probability that the capture is a live person */
+  liveness?: number;
+  /** quality findings on the images it analysed */
+  quality: readonly ReasonCode[];
+}
+
+/** The answers of the providers that decide some checks: one (sequence) or every member (consensus). */
+export interface LegEvidence {
+  answers: readonly Routed[];
+  consensus: boolean;
+  minScore?: number;
+  from: readonly Answer[];
+}
+
+export interface Rules {
+  required: readonly Routed[];
+  thresholds: Thresholds;
+  quality: QualityRule;
+}
+
+/** The decider's rules under `policy` for the checks `required`. */
+export function rulesOf(policy: Policy, required: Rules['required']): Rules {
+  return { required, thresholds: policy.thresholds, quality: policy.quality };
+}
+
+export interface Decision {
+  status: Verdict;
+  reasons: ReasonCode[];
+  faceMatch: FaceMatchResult | null;
+  liveness: LivenessResult | null;
+}
+
+const STRICTNESS: Record<Verdict, number> = { ACCEPTED: 0, INCONCLUSIVE: 1, REJECTED: 2 };
+export const stricter = (a: Verdict, b: Verdict): Verdict => (STRICTNESS[b] > STRICTNESS[a] ? b : a);
+
+export function decide(rules: Rules, legs: readonly LegEvidence[]): Decision {
+  const t = rules.thresholds;
+  let status: Verdict = 'ACCEPTED';
+  const reasons = new Set<ReasonCode>();
+  const worsen = (s: Verdict, why?: ReasonCode) => {
+    status = stricter(status, s);
+    if (why) reasons.add(why);
+  };
+  let faceMatch: FaceMatchResult | null = null;
+  let liveness: LivenessResult | null = null;
+
+  if (rules.required.length === 0) worsen('INCONCLUSIVE', 'EVIDENCE_MISSING');
+  for (const check of rules.required) {
+    const leg = legs.find((l) => l.answers.includes(check));
+    if (!leg || leg.from.length === 0) {
+      worsen('INCONCLUSIVE', 'EVIDENCE_MISSING');
+      continue;
+    }
+    const verdicts: Verdict[] = [];
+    for (const a of leg.from) {
+      const v = check === 'match' ? judgeMatch(a.match, t, leg.minScore) : judgeLiveness(a.liveness, t);
+      verdicts.push(v.status);
+      worsen(v.status, v.reason);
+    }
+    if (new Set(verdicts).size > 1) reasons.add('PROVIDER_DISAGREEMENT');
+    // the result shows the weakest member's numbers (for one provider, its own)
+    if (check === 'match') {
+      const weakest = minBy(leg.from.filter((a) => a.match), (a) => a.match!.score);
+      if (weakest) faceMatch = faceMatchOf(weakest.provider, weakest.match!, t);
+    } else {
+      const weakest = minBy(leg.from.filter((a) => a.liveness !== undefined), (a) => a.liveness!);
+      if (weakest) liveness = { provider: weakest.provider, live: weakest.liveness! >= t.livenessMin, score: weakest.liveness!, threshold: t.livenessMin };
+    }
+  }
+
+  // findings of every provider that decided: reported always, blocking as the policy says
+  const findings = new Set(legs.filter((l) => l.answers.some((c) => rules.required.includes(c))).flatMap((l) => l.from.flatMap((a) => a.quality)));
+  for (const f of findings) {
+    reasons.add(f);
+    if ((rules.quality.block as readonly string[]).includes(f)) worsen(rules.quality.outcome);
+  }
+  return { status, reasons: [...reasons], faceMatch, liveness };
+}
+
+function judgeMatch(m: UnifiedMatch | undefined, t: Thresholds, minScore?: number): { status: Verdict; reason?: ReasonCode } {
+  if (!m || !Number.isFinite(m.fmr) || !Number.isFinite(m.score)) return { status: 'INCONCLUSIVE', reason: 'EVIDENCE_MISSING' };
+  if (m.fmr > t.inconclusiveFmr) return { status: 'REJECTED', reason: 'FACE_MISMATCH' };
+  if (m.fmr > t.acceptFmr) return { status: 'INCONCLUSIVE', reason: 'MATCH_INCONCLUSIVE' };
+  if (minScore !== undefined && m.score < minScore) return { status: 'INCONCLUSIVE', reason: 'MATCH_INCONCLUSIVE' };
+  return { status: 'ACCEPTED' };
+}
+
+function judgeLiveness(p: number | undefined, t: Thresholds): { status: Verdict; reason?: ReasonCode } {
+  if (p === undefined || !Number.isFinite(p)) return { status: 'INCONCLUSIVE', reason: 'EVIDENCE_MISSING' };
+  return p >= t.livenessMin ? { status: 'ACCEPTED' } : { status: 'REJECTED', reason: 'LIVENESS_FAILED' };
+}
+
+export function faceMatchOf(provider: ProviderName, m: UnifiedMatch, t: Thresholds): FaceMatchResult {
+  return {
+    provider,
+    matched: m.fmr <= t.acceptFmr,
+    score: m.score,
+    fmr: m.fmr,
+    fmrExtrapolated: m.extrapolated,
+    fmrSource: m.origin === 'measured' ? 'MEASURED' : 'DEFAULT',
+    calibrationTable: m.table,
+    matchLevel: m.matchLevel,
+    threshold: t.acceptFmr,
+  };
+}
+
+function minBy<T>(xs: readonly T[], f: (x: T) => number): T | undefined {
+  let best: T | undefined;
+  for (const x of xs) if (best === undefined || f(x) < f(best)) best = x;
+  return best;
+}
