@@ -53,7 +53,17 @@ export interface ImageInput {
   readonly orientation: number;
   /** hex SHA-256 of the bytes as received from the client: the only trace of the image the store keeps. */
   readonly sha256: string;
+  /** bytes of pixels it decodes to (width × height × channels × bytes per sample): what decoding it costs */
+  readonly decodedBytes: number;
 }
+
+/**
+ * An image that decodes to this many bytes or more is heavy: seconds of CPU (a 16-bit RGBA PNG of
+ * 40 Mpx is 320 MB, ~1.2 s to decode on this machine; a 12 Mpx phone JPEG, 36 MB, is not). Heavy
+ * images are admitted one request per tenant at the edge (src/limits/bulkhead) and take their
+ * tenant's whole share of the local engine's pool (providers/local/pool).
+ */
+export const HEAVY_BYTES = 64 * 1024 * 1024;
 
 /**
  * One call to a provider. `probe` is the live capture (selfie / compareFaces source): it must hold
@@ -107,6 +117,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
   readonly requestId: string;
   readonly tenantId?: string;
+  /**
+   * A provider with a queue of its own (`queues`) calls this when the call leaves the queue and the
+   * work starts: a deadline missed before that is queueing, not the provider failing.
+   */
+  readonly began?: () => void;
 }
 
 export interface ProviderHealth {
@@ -121,6 +136,8 @@ export interface Provider {
   readonly needsDocument?: boolean;
   /** deadline of one call when the policy sets none (the caller enforces it: verification/call.ts) */
   readonly timeoutMs?: number;
+  /** calls wait in a queue of its own before work starts, and it reports the start (CallContext.began) */
+  readonly queues?: boolean;
   /** the keys its scores are reported under (RawFaceMatch.calibration), for the `providers` query */
   readonly calibration?: { readonly match?: string; readonly liveness?: string };
   /** Load models, open pools, warm up. `/readyz` turns 200 only after every provider's init resolved. */

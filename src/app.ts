@@ -15,6 +15,7 @@ import { DEFAULT_IMAGE_LIMITS } from './images';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { AuthFailureLimiter, createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
+import { HeavyLane } from './limits/bulkhead';
 import { purgeExpired, RetentionJob } from './privacy';
 import { createProviders } from './providers';
 import { openDb, type Db } from './store/db';
@@ -84,7 +85,8 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const shape = shapeLimitsFrom(config);
   const limitStore = createLimitStore(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
-  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, log, authFailures };
+  const heavyLane = new HeavyLane();
+  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, log, authFailures };
 
   const limits = limitsPlugin({
     store: limitStore,

@@ -1,7 +1,17 @@
 /**
- * A pool of worker threads running the engine (one per core by default). Requests queue in the
- * main thread and go to the least busy worker, up to PER_WORKER in flight each; an aborted request
- * that has not been sent is dropped.
+ * A pool of worker threads running the engine (one per core by default), shared fairly by tenants.
+ *
+ * Requests queue in the main thread, one queue per tenant, and go to the least busy worker, up to
+ * PER_WORKER in flight each. Which tenant's job goes next is start-time fair queuing on decode
+ * cost (the bytes of pixels the image decodes to): each tenant's virtual time advances by the cost
+ * of what it sends, and the tenant furthest behind is served first — so a tenant with a backlog
+ * of heavy images cannot make another tenant's light ones wait behind it.
+ *
+ * Bulkhead: a tenant holds at most half the pool's places (SHARE) while another tenant waits, and
+ * a heavy image (HEAVY_BYTES or more) takes its tenant's whole share; alone, a tenant may fill the
+ * pool with light images. An aborted job that has not been sent is dropped; one already running
+ * is abandoned — it keeps its tenant's place until it ends, and a worker still running it
+ * RECYCLE_AFTER_MS after the abort is replaced (its other jobs are queued again).
  *
  * Worker entry: from the compiled build, dist/providers/local/worker.js; from TypeScript sources
  * (jest, ts scripts) this file is worker.ts's sibling pool.ts, so the pool starts ts-worker.js,
@@ -9,6 +19,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { HEAVY_BYTES } from '../types';
 import type { AnalyseRequest, FaceReport } from './engine';
 import type { WorkerData, WorkerReply, WorkerRequest } from './protocol';
 
@@ -24,10 +35,25 @@ export class AnalyseFailure extends Error {
   }
 }
 
+/** Whose job it is and what it costs to decode (bytes of decoded pixels); unnamed jobs share one tenant. */
+export interface JobShare {
+  tenant: string;
+  cost: number;
+  /** called when the job leaves the queue for a worker */
+  began?: () => void;
+}
+
 interface Job {
   id: number;
   bytes: Uint8Array;
   request: AnalyseRequest;
+  share: JobShare;
+  /** places of its tenant's share it holds while in flight */
+  units: number;
+  /** set once it is sent to a worker */
+  slot?: Slot;
+  /** its caller gave up while it ran: the result is dropped when it comes */
+  abandoned?: boolean;
   resolve(r: FaceReport): void;
   reject(e: Error): void;
 }
@@ -36,6 +62,15 @@ interface Slot {
   worker: Worker;
   /** sent and not yet answered, by id (at most PER_WORKER) */
   jobs: Map<number, Job>;
+  recycleTimer?: NodeJS.Timeout;
+}
+
+interface Tenant {
+  queue: Job[];
+  /** places of the pool its jobs in flight hold */
+  inFlight: number;
+  /** start-time fair queuing: the virtual time of its next job */
+  vtime: number;
 }
 
 /**
@@ -44,10 +79,18 @@ interface Slot {
  * waiting in the worker's message queue instead of a round trip through the main thread away.
  */
 const PER_WORKER = 2;
+/** A tenant's share of the pool's places while others wait. */
+const SHARE = 0.5;
+/** How long an abandoned job may keep running before its worker is replaced. */
+const RECYCLE_AFTER_MS = 5000;
+const DEFAULT_SHARE: JobShare = { tenant: '', cost: 1 };
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
+  private readonly tenants = new Map<string, Tenant>();
+  /** the virtual time of the last job sent: a tenant that was idle starts from here, not from its past */
+  private vnow = 0;
+  private queued = 0;
   private nextId = 1;
   private closed = false;
   models: Record<string, string> = {};
@@ -63,36 +106,65 @@ export class WorkerPool {
   }
 
   get busy(): number {
-    return this.slots.reduce((n, s) => n + s.jobs.size, 0) + this.queue.length;
+    return this.slots.reduce((n, s) => n + s.jobs.size, 0) + this.queued;
   }
 
   get alive(): number {
     return this.slots.length;
   }
 
-  analyse(bytes: Uint8Array, request: AnalyseRequest, signal?: AbortSignal): Promise<FaceReport> {
+  /** Places of the pool (workers × jobs in flight each) and a tenant's share of them while others wait. */
+  private get capacity(): number {
+    return Math.max(1, this.size * PER_WORKER);
+  }
+
+  private get share(): number {
+    return Math.max(1, Math.floor(this.capacity * SHARE));
+  }
+
+  analyse(bytes: Uint8Array, request: AnalyseRequest, signal?: AbortSignal, share: JobShare = DEFAULT_SHARE): Promise<FaceReport> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
-      const onAbort = () => this.drop(job, signal?.reason);
+      const onAbort = () => this.abort(job, signal?.reason);
       const done = () => signal?.removeEventListener('abort', onAbort);
       const job: Job = {
         id: this.nextId++,
         bytes,
         request,
+        share,
+        units: share.cost >= HEAVY_BYTES ? this.share : 1,
         resolve: (r) => (done(), resolve(r)),
         reject: (e) => (done(), reject(e)),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(job);
+      this.enqueue(job);
       this.dispatch();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error('worker pool closed'));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    for (const t of this.tenants.values()) for (const job of t.queue.splice(0)) job.reject(new Error('worker pool closed'));
+    this.queued = 0;
+    await Promise.all(this.slots.splice(0).map((s) => (clearTimeout(s.recycleTimer), s.worker.terminate())));
+  }
+
+  private tenant(name: string): Tenant {
+    let t = this.tenants.get(name);
+    if (!t) {
+      t = { queue: [], inFlight: 0, vtime: this.vnow };
+      this.tenants.set(name, t);
+    }
+    return t;
+  }
+
+  private enqueue(job: Job, front = false): void {
+    const t = this.tenant(job.share.tenant);
+    if (t.queue.length === 0 && t.inFlight === 0) t.vtime = Math.max(t.vtime, this.vnow);
+    if (front) t.queue.unshift(job);
+    else t.queue.push(job);
+    this.queued++;
   }
 
   private spawn(): Promise<void> {
@@ -115,37 +187,99 @@ export class WorkerPool {
     });
   }
 
+  private release(job: Job): void {
+    const t = this.tenant(job.share.tenant);
+    t.inFlight -= job.units;
+    job.slot?.jobs.delete(job.id);
+    job.slot = undefined;
+  }
+
   private settle(slot: Slot, msg: WorkerReply): void {
     const job = 'id' in msg ? slot.jobs.get(msg.id) : undefined;
-    if (job) slot.jobs.delete(job.id);
-    if (job && msg.type === 'result') job.resolve(msg.report);
-    else if (job && msg.type === 'failure') job.reject(new AnalyseFailure(msg.message, msg.reason));
+    if (job) {
+      this.release(job);
+      if (!job.abandoned && msg.type === 'result') job.resolve(msg.report);
+      else if (!job.abandoned && msg.type === 'failure') job.reject(new AnalyseFailure(msg.message, msg.reason));
+      if (![...slot.jobs.values()].some((j) => j.abandoned)) clearTimeout(slot.recycleTimer);
+    }
     this.dispatch();
   }
 
-  /** A worker that dies fails its job and is replaced (unless the pool is closing). */
+  /** A worker that dies fails its jobs and is replaced (unless the pool is closing). */
   private onExit(slot: Slot, code: number): void {
+    clearTimeout(slot.recycleTimer);
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
-    for (const job of slot.jobs.values()) job.reject(new Error(`face engine worker exited with code ${code}`));
+    for (const job of [...slot.jobs.values()]) {
+      this.release(job);
+      if (!job.abandoned) job.reject(new Error(`face engine worker exited with code ${code}`));
+    }
     if (!this.closed) void this.spawn().catch(() => undefined);
+    this.dispatch();
   }
 
-  private drop(job: Job, reason: unknown): void {
-    const i = this.queue.indexOf(job);
-    if (i >= 0) this.queue.splice(i, 1);
-    job.reject(reason instanceof Error ? reason : new Error('aborted'));
+  private abort(job: Job, reason: unknown): void {
+    const error = reason instanceof Error ? reason : new Error('aborted');
+    const slot = job.slot;
+    if (!slot) {
+      const q = this.tenant(job.share.tenant).queue;
+      const i = q.indexOf(job);
+      if (i >= 0) {
+        q.splice(i, 1);
+        this.queued--;
+      }
+      job.reject(error);
+      return;
+    }
+    // running: the caller is answered now; the job keeps its place until it ends, or its worker is replaced
+    job.abandoned = true;
+    job.reject(error);
+    slot.recycleTimer ??= setTimeout(() => this.recycle(slot), RECYCLE_AFTER_MS);
   }
 
-  /** Fills the least busy workers first, so a lone check's two images go to two workers. */
+  /** Replaces a worker still running an abandoned job; its other jobs go back to the front of their queues. */
+  private recycle(slot: Slot): void {
+    slot.recycleTimer = undefined;
+    if (!this.slots.includes(slot) || ![...slot.jobs.values()].some((j) => j.abandoned)) return;
+    this.slots.splice(this.slots.indexOf(slot), 1);
+    for (const job of [...slot.jobs.values()]) {
+      this.release(job);
+      if (!job.abandoned) this.enqueue(job, true);
+    }
+    void slot.worker.terminate();
+    if (!this.closed) void this.spawn().catch(() => undefined);
+    this.dispatch();
+  }
+
+  /** May this tenant send this job now? Within its share, or beyond it with a light job while nobody else waits. */
+  private admits(t: Tenant, job: Job, othersWaiting: boolean): boolean {
+    if (t.inFlight + job.units <= this.share) return true;
+    return !othersWaiting && job.units === 1 && t.inFlight + 1 <= this.capacity;
+  }
+
+  /** Sends the fairest admissible job to the least busy worker, while a worker has room. */
   private dispatch(): void {
-    while (this.queue.length > 0) {
+    while (this.queued > 0) {
       const slot = this.slots.reduce<Slot | undefined>((best, s) => (s.jobs.size < PER_WORKER && (!best || s.jobs.size < best.jobs.size) ? s : best), undefined);
       if (!slot) return;
-      const job = this.queue.shift()!;
+      const waiting = [...this.tenants.values()].filter((t) => t.queue.length > 0);
+      let pick: Tenant | undefined;
+      for (const t of waiting) {
+        if (this.admits(t, t.queue[0], waiting.length > 1) && (!pick || t.vtime < pick.vtime)) pick = t;
+      }
+      if (!pick) return;
+      const job = pick.queue.shift()!;
+      this.queued--;
+      this.vnow = pick.vtime;
+      pick.vtime += job.share.cost;
+      pick.inFlight += job.units;
+      job.slot = slot;
       slot.jobs.set(job.id, job);
       slot.worker.postMessage({ id: job.id, bytes: job.bytes, request: job.request } satisfies WorkerRequest);
+      job.share.began?.();
     }
+    // forget idle tenants (their virtual time restarts from vnow anyway)
+    if (this.tenants.size > 1000) for (const [k, t] of this.tenants) if (t.queue.length === 0 && t.inFlight === 0) this.tenants.delete(k);
   }
 }

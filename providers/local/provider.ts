@@ -16,7 +16,7 @@ import {
 } from '../types';
 import { type AnalyseRequest, cosine, type FaceReport } from './engine';
 import { loadPack } from './pack';
-import { AnalyseFailure, WorkerPool } from './pool';
+import { AnalyseFailure, WorkerPool, type JobShare } from './pool';
 import type { StoredHeader } from './raster';
 
 export interface LocalProviderOptions {
@@ -32,7 +32,7 @@ export interface LocalProviderOptions {
 
 export interface LocalEngine {
   init(): Promise<void>;
-  analyse(bytes: Uint8Array, req: AnalyseRequest, signal?: AbortSignal): Promise<FaceReport>;
+  analyse(bytes: Uint8Array, req: AnalyseRequest, signal?: AbortSignal, share?: JobShare): Promise<FaceReport>;
   close(): Promise<void>;
   readonly pool: WorkerPool;
   readonly calibration: { match: string; liveness: string };
@@ -53,7 +53,7 @@ export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine 
     calibration: pack.manifest.calibration,
     packName: pack.manifest.name,
     init: () => pool.start(),
-    analyse: (bytes, req, signal) => pool.analyse(bytes, req, signal),
+    analyse: (bytes, req, signal, share) => pool.analyse(bytes, req, signal, share),
     close: () => pool.close(),
   };
 }
@@ -73,7 +73,9 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
     try {
       // validated images come measured (ImageInput): the worker skips its own header read, and
       // applies the orientation as it samples the pixels (no upright re-encode)
-      return await engine.analyse(image.bytes, { ...req, header: storedHeader(image) }, ctx.signal);
+      // each tenant's jobs queue apart and are served fairly by decode cost (pool.ts)
+      const share = { tenant: ctx.tenantId ?? '', cost: image.decodedBytes, began: ctx.began };
+      return await engine.analyse(image.bytes, { ...req, header: storedHeader(image) }, ctx.signal, share);
     } catch (e) {
       throw classify(e, role, ctx);
     }
@@ -83,6 +85,7 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
     name: 'local',
     capabilities: CAPABILITIES,
     calibration: engine.calibration,
+    queues: true,
     async init() {
       await engine.init();
       ready = true;

@@ -1,5 +1,6 @@
 /** What resolvers may use: built once per process in src/app.ts, holding no per-request state. */
 import type { AuthFailureLimiter } from '../limits/auth-failures';
+import type { HeavyLane } from '../limits/bulkhead';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
@@ -18,6 +19,8 @@ export interface Services {
   calibration: CalibrationRegistry;
   health: HealthBook;
   imageLimits: ImageLimits;
+  /** the bulkhead for images that take seconds to decode (src/limits/bulkhead) */
+  heavyLane: HeavyLane;
   log: Logger;
   /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */
   authFailures?: AuthFailureLimiter;

@@ -90,12 +90,14 @@ export async function parseImageInput(
    * decoded here (their zlib integrity cannot be checked otherwise).
    */
   verifyPixels = true,
+  /** awaited with the image's decoded size before any pixel is decoded (the heavy-image bulkhead) */
+  admit?: (decodedBytes: number) => Promise<void>,
 ): Promise<ImageInput> {
   if (typeof value !== 'string') {
     throw new VerigateError('BAD_USER_INPUT', `Image "${field}" must be a base64 string or a data URI`, { field });
   }
   const { payload } = unwrapDataUri(value, field);
-  return imageFromBytes(decodeBase64Strict(payload, field, limits.maxBytes), field, limits, verifyPixels);
+  return imageFromBytes(decodeBase64Strict(payload, field, limits.maxBytes), field, limits, verifyPixels, admit);
 }
 
 /**
@@ -107,6 +109,7 @@ export async function imageFromBytes(
   field: string,
   limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
   verifyPixels = true,
+  admit?: (decodedBytes: number) => Promise<void>,
 ): Promise<ImageInput> {
   if (received.length > limits.maxBytes) throw fail('IMAGE_TOO_LARGE', field, `is ${received.length} bytes; the limit is ${limits.maxBytes} bytes`);
   if (received.length === 0) throw fail('BAD_IMAGE', field, 'is empty');
@@ -153,6 +156,8 @@ export async function imageFromBytes(
 
   const orientation = meta.orientation !== undefined && meta.orientation >= 2 && meta.orientation <= 8 ? meta.orientation : 1;
   const [width, height] = swapsSides(orientation) ? [meta.height, meta.width] : [meta.width, meta.height];
+  const decodedBytes = width * height * (meta.channels ?? 3) * (meta.depth === 'ushort' ? 2 : 1);
+  await admit?.(decodedBytes);
   if (verifyPixels || format === 'png') {
     // a PNG's zlib stream can only be checked by inflating it, so PNGs are always decoded here;
     // a JPEG's structure (markers, end of image, scan count) is checked above from its bytes
@@ -164,7 +169,7 @@ export async function imageFromBytes(
   }
 
   const sha256 = createHash('sha256').update(received).digest('hex');
-  return { bytes: received, format, width, height, orientation, sha256 };
+  return { bytes: received, format, width, height, orientation, sha256, decodedBytes };
 }
 
 const uprights = new WeakMap<ImageInput, Promise<Buffer>>();

@@ -8,7 +8,7 @@
  *     if the adapter does not;
  *   - retries: Transient failures only, jittered exponential backoff, never past the deadline;
  *   - breaker: a call is refused (Unavailable, CIRCUIT_OPEN) while the provider's circuit is open;
- *     its result feeds the circuit;
+ *     its result feeds the circuit — as a fault only when it is the provider's (see `blame`);
  *   - metrics: one observation per call, by provider and outcome.
  */
 import {
@@ -23,7 +23,7 @@ import {
 } from '../../providers/types';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import type { HealthBook } from './health';
+import type { CallResult as CallResultKind, HealthBook } from './health';
 import type { Step } from './policy';
 import type { ProviderRegistry } from './registry';
 import type { AttemptOutcome, AttemptRole } from './types';
@@ -88,12 +88,12 @@ export class ProviderCaller {
     ctx: Omit<CallContext, 'signal'>,
     fn: (provider: Provider, ctx: CallContext) => Promise<T>,
   ): Promise<Called<T>> {
-    const started = performance.now();
+    const t0 = performance.now();
     const record = (outcome: AttemptOutcome, errorCode: string | null = null, raw: Record<string, unknown> = {}): CallRecord => ({
       provider: name,
       role,
       outcome,
-      latencyMs: performance.now() - started,
+      latencyMs: performance.now() - t0,
       errorCode,
       raw,
     });
@@ -107,9 +107,11 @@ export class ProviderCaller {
       return { failure, record: record('UNAVAILABLE', 'CIRCUIT_OPEN') };
     }
     const timeoutMs = Math.max(1, Math.min(limits.timeoutMs ?? Infinity, provider.timeoutMs ?? Infinity, limits.deadline - Date.now()));
+    // a provider with a queue of its own says when the work starts; for the others it starts now
+    let started = !provider.queues;
     let result: Called<T>;
     try {
-      const value = await withDeadline(name, timeoutMs, (signal) => fn(provider, { ...ctx, signal }));
+      const value = await withDeadline(name, timeoutMs, (signal) => fn(provider, { ...ctx, signal, began: () => (started = true) }));
       result = { value, record: record('OK', null, rawOf(value)) };
     } catch (e) {
       if (!isProviderError(e)) this.opts.log.error({ err: e, requestId: ctx.requestId, provider: name }, 'provider threw an unclassified error');
@@ -117,11 +119,31 @@ export class ProviderCaller {
       const outcome = failure.reason === 'TIMEOUT' ? 'TIMEOUT' : OUTCOME_OF[failure.kind];
       result = { failure, record: record(outcome, failure.reason, failure.raw) };
     }
-    const fault = 'failure' in result && (result.failure.kind === 'Transient' || result.failure.kind === 'Unavailable');
-    this.opts.health.record(name, fault ? 'failure' : 'ok', result.record.latencyMs);
+    const verdict = 'failure' in result ? blame(result.failure, { started, timeoutMs, usual: this.opts.health.okP95(name) }) : 'ok';
+    this.opts.health.record(name, verdict, result.record.latencyMs);
     this.opts.metrics.providerCalls.observe({ provider: name, outcome: result.record.outcome }, result.record.latencyMs / 1000);
     return result;
   }
+}
+
+/** A deadline shorter than this never counts against a provider (a tenant's `timeoutMs: 1`). */
+const MIN_FAULT_TIMEOUT_MS = 100;
+
+/**
+ * Whose failure it is, for the circuit breaker. The provider's: 5xx, resets, crashes, and deadlines
+ * missed while it was working on a call given at least the time its calls usually need (their
+ * recent p95). Nobody's (neutral): deadlines missed while the call waited in the provider's queue,
+ * or too short for the provider, and calls the caller cancelled. Not a fault (ok): refusals of the
+ * input, credentials or quota — they are the tenant's, and never open the circuit.
+ */
+export function blame(failure: ProviderError, call: { started: boolean; timeoutMs: number; usual: number | null }): CallResultKind {
+  if (failure.kind !== 'Transient' && failure.kind !== 'Unavailable') return 'ok';
+  if (failure.reason === 'INTERRUPTED') return 'neutral';
+  if (failure.reason === 'TIMEOUT') {
+    if (!call.started) return 'neutral';
+    if (call.timeoutMs < Math.max(MIN_FAULT_TIMEOUT_MS, call.usual ?? 0)) return 'neutral';
+  }
+  return 'failure';
 }
 
 /** The outcome's audit numbers; other values (a session id) keep none. */

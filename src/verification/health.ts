@@ -6,8 +6,13 @@
 import type { ProviderName } from '../../providers/types';
 
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
-/** `failure` = the provider's fault (Transient: timeout, 5xx, reset); `ok` includes BadInput answers */
-export type CallResult = 'ok' | 'failure';
+/**
+ * `failure` = the provider's fault (5xx, reset, an engine crash, a deadline it usually meets missed
+ * while working); `ok` includes answers that refuse the input (BadInput); `neutral` = a failure that
+ * says nothing about the provider (the call waited in a queue, or the caller's deadline was shorter
+ * than the provider usually needs): it neither opens nor closes the circuit.
+ */
+export type CallResult = 'ok' | 'failure' | 'neutral';
 
 export interface BreakerOptions {
   /** consecutive failures that open the circuit */
@@ -63,6 +68,7 @@ export class HealthBook {
     if (c.recent.length > this.opts.window) c.recent.shift();
     const wasProbe = c.probeInFlight;
     c.probeInFlight = false;
+    if (result === 'neutral') return;
     if (result === 'ok') {
       c.consecutiveFailures = 0;
       c.state = 'CLOSED';
@@ -73,6 +79,12 @@ export class HealthBook {
       c.state = 'OPEN';
       c.openedAt = this.now();
     }
+  }
+
+  /** p95 latency of the provider's recent answered calls (null before any): what its calls usually need */
+  okP95(name: ProviderName): number | null {
+    const lat = this.circuit(name).recent.filter((r) => r.ok).map((r) => r.latencyMs).sort((a, b) => a - b);
+    return lat.length ? lat[Math.min(lat.length - 1, Math.ceil(0.95 * lat.length) - 1)] : null;
   }
 
   stats(name: ProviderName): ProviderStats {

@@ -24,7 +24,7 @@ export const FACES = {
 
 export function imageFromBytes(bytes: Buffer): ImageInput {
   const { format, width, height } = sniff(bytes);
-  return { bytes, format, width, height, orientation: 1, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { bytes, format, width, height, orientation: 1, sha256: createHash('sha256').update(bytes).digest('hex'), decodedBytes: width * height * 3 };
 }
 
 export function loadFace(rel: string): ImageInput {

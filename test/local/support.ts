@@ -12,7 +12,7 @@ export const image = (bytes: Buffer): Promise<ImageInput> => parseImageInput(byt
 
 /** Bytes no edge check has seen (the provider's own defences): size unknown, so reported as 0×0. */
 export function unchecked(bytes: Buffer): ImageInput {
-  return { bytes, format: 'jpeg', width: 0, height: 0, orientation: 1, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { bytes, format: 'jpeg', width: 0, height: 0, orientation: 1, sha256: createHash('sha256').update(bytes).digest('hex'), decodedBytes: 0 };
 }
 
 export const face = (rel: string): Promise<ImageInput> => image(readFileSync(join(FACES, rel)));

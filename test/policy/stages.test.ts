@@ -6,7 +6,7 @@
 import { ProviderError, type Capability, type ProviderName } from '../../providers/types';
 import { createLogger } from '../../src/observability/logger';
 import { Metrics } from '../../src/observability/metrics';
-import { ProviderCaller } from '../../src/verification/call';
+import { blame, ProviderCaller } from '../../src/verification/call';
 import { HealthBook } from '../../src/verification/health';
 import { plan, policyWarnings, type PlanFacts } from '../../src/verification/plan';
 import { PolicySchema, policyForProvider } from '../../src/verification/policy';
@@ -122,5 +122,28 @@ describe('stage call', () => {
     expect([refused.record.outcome, refused.record.errorCode]).toEqual(['UNAVAILABLE', 'CIRCUIT_OPEN']);
     expect(p.calls.length).toBe(calls);
     expect(await metrics.registry.getSingleMetricAsString('verigate_provider_call_duration_seconds')).toMatch(/verigate_provider_call_duration_seconds_count\{provider="local",outcome="TRANSIENT"\} 2/);
+  });
+
+  it('blames the provider only for its own faults: not for queueing, a caller’s too-short deadline, or the tenant’s input', () => {
+    const timeout = new ProviderError('local', 'Transient', 'TIMEOUT', 'late');
+    expect(blame(timeout, { started: false, timeoutMs: 20_000, usual: 40 })).toBe('neutral'); // waited in the queue
+    expect(blame(timeout, { started: true, timeoutMs: 1, usual: null })).toBe('neutral'); // a tenant's timeoutMs: 1
+    expect(blame(timeout, { started: true, timeoutMs: 300, usual: 900 })).toBe('neutral'); // shorter than it usually needs
+    expect(blame(timeout, { started: true, timeoutMs: 300, usual: 40 })).toBe('failure');
+    expect(blame(new ProviderError('facia', 'Transient', 'PROVIDER_UNAVAILABLE', '502'), { started: true, timeoutMs: 1, usual: null })).toBe('failure');
+    expect(blame(new ProviderError('facia', 'Transient', 'INTERRUPTED', 'gone'), { started: true, timeoutMs: 5000, usual: null })).toBe('neutral');
+    for (const kind of ['BadInput', 'Unauthorized', 'QuotaExceeded'] as const) {
+      expect(blame(new ProviderError('facia', kind, 'BAD_IMAGE', 'x'), { started: true, timeoutMs: 5000, usual: null })).toBe('ok');
+    }
+  });
+
+  it('never opens the breaker on a tenant’s tiny timeouts, however many retries', async () => {
+    const { p, caller, health } = make();
+    p.behave(() => new Promise((r) => setTimeout(() => r(outcome(0.99, undefined)), 30)));
+    await caller.check({ provider: 'local', retries: 0 }, 'primary', req, Date.now() + 10_000, ctx); // the provider's usual latency: 30 ms
+    const tries = await caller.check({ provider: 'local', retries: 5, timeoutMs: 1 }, 'primary', req, Date.now() + 10_000, ctx);
+    expect(tries.length).toBe(6);
+    expect(tries.every((t) => t.record.outcome === 'TIMEOUT')).toBe(true);
+    expect(health.stats('local').state).toBe('CLOSED');
   });
 });

@@ -4,6 +4,7 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { ImageInput } from '../../../providers/types';
 import { badInput } from '../../errors';
 import { parseImageInput } from '../../images';
+import { Admission } from '../../limits/bulkhead';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
 import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
@@ -11,9 +12,23 @@ import { tenantOf, type Context } from '../context';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
-/** An image field, validated under the server's limits (src/images). */
-const image = (ctx: Context, value: string, field: string) =>
-  parseImageInput(value, field, ctx.services.imageLimits, ctx.services.config.VERIGATE_EDGE_DECODE);
+/** Parses an image field under the server's limits (src/images), through the request's admission. */
+type ImageParser = (value: string, field: string) => Promise<ImageInput>;
+
+/**
+ * A verify mutation with its images admitted through the heavy-image bulkhead (src/limits/bulkhead):
+ * a request with a large image holds its tenant's place from that image's decode until its check
+ * is answered.
+ */
+async function admitted<T>(ctx: Context, fn: (image: ImageParser) => Promise<T>): Promise<T> {
+  const admission = new Admission(ctx.services.heavyLane, tenantOf(ctx));
+  const { imageLimits, config } = ctx.services;
+  try {
+    return await fn((value, field) => parseImageInput(value, field, imageLimits, config.VERIGATE_EDGE_DECODE, admission.admit));
+  } finally {
+    await admission.release();
+  }
+}
 
 const MAX_PAGE = 100;
 const MAX_TEXT = 256;
@@ -23,28 +38,31 @@ export class VerificationResolver {
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Selfie (or a liveness session) + ID document: face match and liveness, decided by the tenant policy' })
   async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    const [selfie, document] = await Promise.all([selfieOf(ctx, input), image(ctx, input.document, 'document')]);
-    return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
-      selfie: selfie?.sha256,
-      document: document.sha256,
+    return admitted(ctx, async (image) => {
+      const [selfie, document] = await Promise.all([selfieOf(image, input), image(input.document, 'document')]);
+      return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
+        selfie: selfie?.sha256,
+        document: document.sha256,
+      });
     });
   }
 
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Liveness of a selfie (passive), or of a completed liveness session' })
   async checkLiveness(@Arg('input') input: CheckLivenessInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    const selfie = await selfieOf(ctx, input);
-    return run(ctx, 'LIVENESS', input, { probe: selfie, livenessSessionId: input.livenessSessionId }, { selfie: selfie?.sha256 });
+    return admitted(ctx, async (image) => {
+      const selfie = await selfieOf(image, input);
+      return run(ctx, 'LIVENESS', input, { probe: selfie, livenessSessionId: input.livenessSessionId }, { selfie: selfie?.sha256 });
+    });
   }
 
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Is the face in source the same person as the largest face in target?' })
   async compareFaces(@Arg('input') input: CompareFacesInput, @Ctx() ctx: Context): Promise<CheckRecord> {
-    const [source, target] = await Promise.all([
-      image(ctx, input.source, 'source'),
-      image(ctx, input.target, 'target'),
-    ]);
-    return run(ctx, 'FACE_MATCH', input, { probe: source, reference: target }, { source: source.sha256, target: target.sha256 });
+    return admitted(ctx, async (image) => {
+      const [source, target] = await Promise.all([image(input.source, 'source'), image(input.target, 'target')]);
+      return run(ctx, 'FACE_MATCH', input, { probe: source, reference: target }, { source: source.sha256, target: target.sha256 });
+    });
   }
 
   @Authorized('tenant')
@@ -102,7 +120,7 @@ export class VerificationResolver {
 }
 
 /** The selfie, or a liveness session instead (one of the two). */
-async function selfieOf(ctx: Context, input: { selfie?: string | null; livenessSessionId?: string | null }): Promise<ImageInput | undefined> {
+async function selfieOf(image: ImageParser, input: { selfie?: string | null; livenessSessionId?: string | null }): Promise<ImageInput | undefined> {
   // an empty selfie is a selfie that is not an image (BAD_IMAGE, as for the document), not a missing one
   const hasSelfie = input.selfie !== undefined && input.selfie !== null;
   if (!hasSelfie && !input.livenessSessionId) throw badInput('selfie is required (or a livenessSessionId)', 'selfie');
@@ -110,7 +128,7 @@ async function selfieOf(ctx: Context, input: { selfie?: string | null; livenessS
   if (input.livenessSessionId !== undefined && input.livenessSessionId !== null && (input.livenessSessionId.length === 0 || input.livenessSessionId.length > MAX_TEXT)) {
     throw badInput(`livenessSessionId must be 1..${MAX_TEXT} characters`, 'livenessSessionId');
   }
-  return hasSelfie ? image(ctx, input.selfie!, 'selfie') : undefined;
+  return hasSelfie ? image(input.selfie!, 'selfie') : undefined;
 }
 
 const sessionView = (s: LivenessSessionRecord): LivenessSession => ({
