@@ -16,11 +16,13 @@ export interface QualityMeasures {
   yaw: number;
   /** angle of the eye line, degrees */
   roll: number;
+  /** the largest crop around the face box that fits in the image, in box sizes (liveness.ts `contextOf`) */
+  context: number;
 }
 
 export const QUALITY_LIMITS = { minEyeDistance: 20, minSharpness: 35, maxYaw: 0.45, maxRoll: 30 } as const;
 
-export function measure(five: readonly Point[], aligned: Float32Array, size: number, std: number, mean: number): QualityMeasures {
+export function measure(five: readonly Point[], aligned: Float32Array, size: number, std: number, mean: number, context: number): QualityMeasures {
   const [le, re, nose] = five;
   const eyeDistance = Math.hypot(re[0] - le[0], re[1] - le[1]);
   const roll = (Math.atan2(re[1] - le[1], re[0] - le[0]) * 180) / Math.PI;
@@ -29,7 +31,7 @@ export function measure(five: readonly Point[], aligned: Float32Array, size: num
   const ux = (re[0] - le[0]) / eyeDistance;
   const uy = (re[1] - le[1]) / eyeDistance;
   const yaw = ((nose[0] - mid[0]) * ux + (nose[1] - mid[1]) * uy) / eyeDistance;
-  return { eyeDistance, sharpness: laplacianVariance(aligned, size, std, mean), yaw, roll };
+  return { eyeDistance, sharpness: laplacianVariance(aligned, size, std, mean), yaw, roll, context };
 }
 
 export function findings(m: QualityMeasures): ReasonCode[] {
