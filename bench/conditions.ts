@@ -26,7 +26,7 @@ export type MatchCondition = (typeof MATCH_CONDITIONS)[number];
 export const LIVENESS_CONDITIONS = ['original', 'jpeg', 'side-light', 'thumbnail', 'blur', 'downscaled', 'tight'] as const;
 export type LivenessCondition = (typeof LIVENESS_CONDITIONS)[number];
 /** conditions where no face may be judged live: the models cannot see what they judge by */
-export const MUST_REFUSE: readonly LivenessCondition[] = ['thumbnail', 'blur', 'downscaled', 'tight'];
+export const MUST_REFUSE: readonly LivenessCondition[] = ['thumbnail', 'blur', 'downscaled'];
 
 /** face widths of the 'small' condition, px (cycled over the images) */
 export const SMALL_FACES = [32, 48, 64, 100] as const;

@@ -174,7 +174,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     }
     if (!found) throw new FaceError('NO_FACE', `no face found in the ${req.role} image`);
     const { view, face, five, aligned, embedding } = found;
-    const measures = await stage('quality', () => measure(five, aligned, emb.width, emb.std, emb.mean, contextOf(view, face)));
+    const measures = await stage('quality', () => measure(five, aligned, emb, view, contextOf(view, face)));
     // a face the liveness models cannot judge gets no score, only the reasons why
     const refused = req.liveness && judgeable ? unjudgeable(judgeable, measures) : [];
     const live = req.liveness && refused.length === 0 ? await stage('liveness', () => liveness.score(view, face)) : undefined;
@@ -197,7 +197,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     const face = await stage('choose', () => chooseFace(boxes, role));
     const five = fivePoints(await stage('landmarks', () => landmarks.locate(view, face)));
     const aligned = await stage('align', () => embedder.align(view, five));
-    const embedded = embed ? await stage('embed', () => embedder.embed(aligned)) : undefined;
+    const embedded = embed ? await stage('embed', () => embedder.embed(aligned.tensor)) : undefined;
     return { view, face, five, aligned, facesFound: boxes.length, embedding: embedded?.embedding, norm: embedded?.norm };
   }
 
@@ -242,7 +242,7 @@ async function warmUp(parts: {
   const box = { x1: 110, y1: 60, x2: 210, y2: 180, score: 1 };
   await parts.detector.detect(img);
   const five = fivePoints(await parts.landmarks.locate(img, box));
-  await parts.embedder.embed(parts.embedder.align(img, five));
+  await parts.embedder.embed(parts.embedder.align(img, five).tensor);
   await parts.liveness.score(img, box);
 }
 

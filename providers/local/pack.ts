@@ -95,6 +95,11 @@ const Liveness = z.object({
   output: z.object({ logits: z.string(), decoding: z.literal('softmax'), liveClass: z.number().int().min(0) }),
   /** crop = face box scaled by this, shrunk to fit inside the image */
   cropScale: z.number().positive(),
+  /**
+   * A model the pack runs when its file is there and does without when it is not (a file outside
+   * npm, e.g. ../shared/models): the liveness scores then use `calibration.livenessFallback`.
+   */
+  optional: z.boolean().optional(),
 });
 
 /**
@@ -115,7 +120,12 @@ export const PackManifest = z.object({
   name: z.string().min(1),
   version: z.string().min(1),
   description: z.string(),
-  calibration: z.object({ match: z.string().min(1), liveness: z.string().min(1) }),
+  calibration: z.object({
+    match: z.string().min(1),
+    liveness: z.string().min(1),
+    /** the liveness table when an optional liveness model is missing */
+    livenessFallback: z.string().min(1).optional(),
+  }),
   /** where the install script fetches the files (scripts/fetch-models.mjs); unused at run time */
   source: z.unknown().optional(),
   models: z.object({
@@ -164,10 +174,21 @@ export function loadPack(opts: PackOptions = {}): ModelPack {
   }
   const parsed = PackManifest.safeParse(JSON.parse(readFileSync(manifestPath, 'utf8')));
   if (!parsed.success) throw new Error(`model pack ${manifestPath}: ${z.prettifyError(parsed.error)}`);
-  const manifest = parsed.data;
   const cache = resolve(opts.modelCache ?? process.env.VERIGATE_MODEL_CACHE ?? DEFAULT_MODEL_CACHE);
-  const files = new Map(allModels(manifest).map((m) => [m.file, resolveFile(m.file, dirname(manifestPath), cache)]));
+  const where = (file: string) => resolveFile(file, dirname(manifestPath), cache);
+  const manifest = withoutMissingOptional(parsed.data, (file) => existsSync(where(file)), manifestPath);
+  const files = new Map(allModels(manifest).map((m) => [m.file, where(m.file)]));
   return { manifest, manifestPath, files };
+}
+
+/** The manifest without the optional liveness models whose file is absent, on the fallback liveness table. */
+function withoutMissingOptional(m: PackManifest, exists: (file: string) => boolean, path: string): PackManifest {
+  const liveness = m.models.liveness.filter((l) => !l.optional || exists(l.file));
+  if (liveness.length === m.models.liveness.length) return m;
+  if (!m.calibration.livenessFallback || liveness.length === 0) {
+    throw new Error(`model pack ${path}: an optional liveness model is missing and the pack has no calibration.livenessFallback or no other liveness model`);
+  }
+  return { ...m, calibration: { ...m.calibration, liveness: m.calibration.livenessFallback }, models: { ...m.models, liveness } };
 }
 
 export function allModels(m: PackManifest): Array<{ file: string; sha256: string }> {
