@@ -160,6 +160,8 @@ export interface PackOptions {
   /** pack name (models/<name>.json) or path to a manifest */
   pack?: string;
   modelCache?: string;
+  /** drop the optional models even when their files are there */
+  withoutOptional?: boolean;
 }
 
 export function manifestPathOf(pack = DEFAULT_PACK): string {
@@ -176,7 +178,7 @@ export function loadPack(opts: PackOptions = {}): ModelPack {
   if (!parsed.success) throw new Error(`model pack ${manifestPath}: ${z.prettifyError(parsed.error)}`);
   const cache = resolve(opts.modelCache ?? process.env.VERIGATE_MODEL_CACHE ?? DEFAULT_MODEL_CACHE);
   const where = (file: string) => resolveFile(file, dirname(manifestPath), cache);
-  const manifest = withoutMissingOptional(parsed.data, (file) => existsSync(where(file)), manifestPath);
+  const manifest = withoutMissingOptional(parsed.data, (file) => !opts.withoutOptional && existsSync(where(file)), manifestPath);
   const files = new Map(allModels(manifest).map((m) => [m.file, where(m.file)]));
   return { manifest, manifestPath, files };
 }

@@ -41,6 +41,8 @@ const COMMON = {
   degraded: { type: 'boolean' },
   pack: { type: 'string' },
   workers: { type: 'string' },
+  /** the pack without its optional models (as installed from npm alone) */
+  'without-optional': { type: 'boolean' },
 } as const;
 
 const FMR_LEVELS = [1e-2, 1e-3] as const;
@@ -237,7 +239,7 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
  * score → APCER/BPCER table (providers/local/liveness-calibration.ts) on labelled images; images the
  * engine will not judge are counted, not scored. Default id: the pack's liveness calibration id.
  */
-async function calibrateLiveness(values: { liveness?: string[]; degraded?: boolean; out?: string; id?: string; pack?: string; workers?: string }, args: string[], out: Out): Promise<number> {
+async function calibrateLiveness(values: { liveness?: string[]; degraded?: boolean; out?: string; id?: string; pack?: string; workers?: string; 'without-optional'?: boolean }, args: string[], out: Out): Promise<number> {
   const files = values.liveness!;
   return withEngine(values, async (engine) => {
     const s = await scoreLiveness(engine, files.flatMap((f) => readLiveness(f)), { degraded: values.degraded });
@@ -288,8 +290,8 @@ function policyOutcome(s: PairScores, tables: Conditioned | undefined) {
   };
 }
 
-async function withEngine(values: { pack?: string; workers?: string }, run: (engine: LocalEngine) => Promise<number>): Promise<number> {
-  const engine = createLocalEngine({ pack: values.pack, workers: values.workers ? Number(values.workers) : undefined });
+async function withEngine(values: { pack?: string; workers?: string; 'without-optional'?: boolean }, run: (engine: LocalEngine) => Promise<number>): Promise<number> {
+  const engine = createLocalEngine({ pack: values.pack, workers: values.workers ? Number(values.workers) : undefined, withoutOptional: values['without-optional'] });
   await engine.init();
   try {
     return await run(engine);
