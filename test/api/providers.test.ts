@@ -11,7 +11,7 @@ import { CheckDocument, CompareFacesDocument, CreateLivenessSessionDocument, Ver
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import type { Fault } from '../fakes/faults';
 import { startRekognitionEmulator, type RekognitionEmulator } from '../fakes/rekognition-emulator';
-import { closeLocalScorer } from '../fakes/scorer';
+import { closeLocalScorer, loadLocalScorer } from '../fakes/scorer';
 import { faceBase64, faceBytes } from '../support/faces';
 import { startHarness, type Harness } from '../support/harness';
 import { PGLITE } from '../support/stores';
@@ -30,6 +30,9 @@ describe('Facia and Rekognition tenants over HTTP', () => {
 
   beforeAll(async () => {
     db = await PGLITE.open();
+    // the emulators score with the local engine, loaded on their first request: load it first, so
+    // that no request waits for five models to load inside the adapter's 1.5 s timeout
+    await loadLocalScorer();
     facia = await startFaciaEmulator();
     rek = await startRekognitionEmulator({ sessionTtlMs: SESSION_TTL_MS });
     h = await startHarness({
