@@ -21,6 +21,8 @@ const USAGE = `usage: verigate <command>
   eval --pairs FILE [--json]    face-match accuracy of the local engine on labelled pairs
   eval --liveness FILE          liveness accuracy on labelled images
   calibrate --pairs FILE [--provider local|facia|rekognition] [--out table.json]
+  calibrate --liveness FILE [--degraded] [--out table.json]
+                                liveness score → APCER/BPCER table of the local engine
   emulate facia|rekognition [--port N]
                                 run a provider emulator for local development`;
 

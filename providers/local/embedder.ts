@@ -1,7 +1,7 @@
 /** Alignment onto the ArcFace 112×112 template and the face embedding. */
 import { type Point, similarityInverse } from './geometry';
 import type { EmbedderSpec } from './pack';
-import { type Rgb, sampleTensor } from './raster';
+import { type Affine, type Rgb, sampleTensor } from './raster';
 import type { Model } from './runtime';
 
 /** Where ArcFace models expect eye centres, nose tip and mouth corners in a 112×112 crop. */
@@ -14,8 +14,8 @@ const ARCFACE_112: readonly Point[] = [
 ];
 
 export interface Embedder {
-  /** the aligned face tensor (also used for the blur measure) */
-  align(img: Rgb, five: readonly Point[]): Float32Array;
+  /** the aligned face tensor (also used for the blur measure), and the map from its pixels to the image's */
+  align(img: Rgb, five: readonly Point[]): { tensor: Float32Array; toImage: Affine };
   /** unit-length embedding, and the length of the model's output before it was normalised */
   embed(aligned: Float32Array): Promise<{ embedding: Float32Array; norm: number }>;
 }
@@ -24,7 +24,10 @@ export function createEmbedder(spec: EmbedderSpec, model: Model): Embedder {
   const { input, output } = spec;
   const template = ARCFACE_112.map(([x, y]) => [(x * input.width) / 112, (y * input.height) / 112] as const);
   return {
-    align: (img, five) => sampleTensor(img, similarityInverse(five, template), input),
+    align(img, five) {
+      const toImage = similarityInverse(five, template);
+      return { tensor: sampleTensor(img, toImage, input), toImage };
+    },
     async embed(aligned) {
       const v = (await model.run(input.name, aligned, [1, 3, input.height, input.width]))[output.embedding];
       const norm = Math.hypot(...v);

@@ -28,13 +28,13 @@ import { type Embedder, cosine, createEmbedder } from './embedder';
 import { type Box, boxArea, boxHeight, boxSide, boxWidth, scaleBox } from './geometry';
 import { prepareModel } from './graph';
 import { type LandmarkModel, createLandmarkModel, fivePoints } from './landmarks';
-import { type LivenessModel, createLiveness } from './liveness';
+import { type LivenessModel, contextOf, createLiveness, unjudgeable } from './liveness';
 import { type ModelPack, modelIds, readVerified } from './pack';
 import { findings, measure, type QualityMeasures } from './quality';
-import { type Affine, BadImageError, type DecodeOptions, type Rgb, type StoredHeader, decode, oriented, turned } from './raster';
+import { type Affine, BadImageError, type DecodeOptions, type Rgb, type StoredHeader, decode, normalisedContrast, oriented, turned } from './raster';
 import { type Model, expectNames, openModel } from './runtime';
 
-export const STAGES = ['decode', 'detect', 'search', 'choose', 'landmarks', 'align', 'embed', 'turn', 'liveness', 'quality'] as const;
+export const STAGES = ['decode', 'detect', 'search', 'normalise', 'choose', 'landmarks', 'align', 'embed', 'turn', 'liveness', 'quality'] as const;
 export type StageName = (typeof STAGES)[number];
 type Stage = <T>(name: StageName, run: () => T | Promise<T>) => Promise<T>;
 
@@ -56,6 +56,7 @@ export interface FaceReport {
   /** degrees clockwise the image was turned to find the face upright (0, 90, 180, 270) */
   turned: number;
   embedding?: Float32Array;
+  /** absent when not asked for, or when the models cannot judge the face (the reasons are in `quality`) */
   liveness?: number;
   quality: ReasonCode[];
   measures: QualityMeasures;
@@ -109,7 +110,9 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     await Promise.all(
       m.liveness.map(async (spec) => ({ spec, model: await open(spec, spec.input.name, [spec.output.logits]) })),
     ),
+    pack.manifest.livenessCombine,
   );
+  const judgeable = pack.manifest.livenessJudgeable;
   const decodeOpts = { ...DECODE_DEFAULTS, ...opts.decode };
   const emb = m.embedder.input;
 
@@ -137,6 +140,15 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
         return { img: fine, boxes: found };
       }));
     }
+    if (boxes.length === 0 && m.detector.retryNormalised) {
+      // faces in the dark or in a side light's shadow: the same passes on a contrast-normalised
+      // copy, which the face is then analysed on (the models were not trained on such darkness)
+      const dark = img;
+      ({ img, boxes } = await stage('normalise', async () => {
+        const lifted = normalisedContrast(dark);
+        return { img: lifted, boxes: await detector.detect(lifted) };
+      }));
+    }
     // the face, as found in the image; then, if its embedding is short for an upright face, its
     // box is landscape, or there was none: as found in the image turned by each quarter.
     // A liveness-only analysis embeds too when the pack can tell upright (uprightNorm), only to
@@ -162,8 +174,10 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     }
     if (!found) throw new FaceError('NO_FACE', `no face found in the ${req.role} image`);
     const { view, face, five, aligned, embedding } = found;
-    const live = req.liveness ? await stage('liveness', () => liveness.score(view, face)) : undefined;
-    const measures = await stage('quality', () => measure(five, aligned, emb.width, emb.std, emb.mean));
+    const measures = await stage('quality', () => measure(five, aligned, emb, view, contextOf(view, face)));
+    // a face the liveness models cannot judge gets no score, only the reasons why
+    const refused = req.liveness && judgeable ? unjudgeable(judgeable, measures) : [];
+    const live = req.liveness && refused.length === 0 ? await stage('liveness', () => liveness.score(view, face)) : undefined;
     const box = turn ? boxThrough(turn.toImage, face) : face;
     const s = 1 / img.scale;
     return {
@@ -172,7 +186,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
       turned: turn ? 90 * turn.quarters : 0,
       embedding: req.embed ? embedding : undefined,
       liveness: live,
-      quality: findings(measures),
+      quality: [...new Set([...findings(measures), ...refused])],
       measures,
       timings,
     };
@@ -183,7 +197,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
     const face = await stage('choose', () => chooseFace(boxes, role));
     const five = fivePoints(await stage('landmarks', () => landmarks.locate(view, face)));
     const aligned = await stage('align', () => embedder.align(view, five));
-    const embedded = embed ? await stage('embed', () => embedder.embed(aligned)) : undefined;
+    const embedded = embed ? await stage('embed', () => embedder.embed(aligned.tensor)) : undefined;
     return { view, face, five, aligned, facesFound: boxes.length, embedding: embedded?.embedding, norm: embedded?.norm };
   }
 
@@ -228,7 +242,7 @@ async function warmUp(parts: {
   const box = { x1: 110, y1: 60, x2: 210, y2: 180, score: 1 };
   await parts.detector.detect(img);
   const five = fivePoints(await parts.landmarks.locate(img, box));
-  await parts.embedder.embed(parts.embedder.align(img, five));
+  await parts.embedder.embed(parts.embedder.align(img, five).tensor);
   await parts.liveness.score(img, box);
 }
 

@@ -1,7 +1,10 @@
 /**
- * 68-point landmarks from a grey square crop. The crop is square around the detector box and not
- * clipped to the image (outside reads black); a second pass re-centres it on the first pass's
- * points, which corrects detector boxes that sit high or low on the face.
+ * 68-point landmarks from a grey crop around the detector box, not clipped to the image (outside
+ * reads black); a second pass re-centres the crop on the first pass's points, which corrects
+ * detector boxes that sit high or low on the face. The crop is the box itself stretched to the
+ * model's input (`crop: 'box'`, as the model was trained: a square crop of a tight box round a
+ * strongly turned face yields a frontal-looking spread of points) or a square of the box's long
+ * side (`'square'`, the earlier recipe).
  */
 import { type Box, type Point, boxHeight, boxWidth } from './geometry';
 import type { LandmarkSpec } from './pack';
@@ -16,19 +19,20 @@ export interface LandmarkModel {
 
 export function createLandmarkModel(spec: LandmarkSpec, model: Model): LandmarkModel {
   const { input, output } = spec;
-  const once = async (img: Rgb, cx: number, cy: number, side: number): Promise<Landmarks68> => {
-    const [x, y] = [cx - side / 2, cy - side / 2];
-    const tensor = sampleTensor(img, rectView(x, y, side, side, input.width, input.height), input);
+  const once = async (img: Rgb, cx: number, cy: number, w: number, h: number): Promise<Landmarks68> => {
+    const [x, y] = [cx - w / 2, cy - h / 2];
+    const tensor = sampleTensor(img, rectView(x, y, w, h, input.width, input.height), input);
     const xy = (await model.run(input.name, tensor, [1, 1, input.height, input.width]))[output.points];
-    return Array.from({ length: xy.length / 2 }, (_, i) => [x + xy[2 * i] * side, y + xy[2 * i + 1] * side] as const);
+    return Array.from({ length: xy.length / 2 }, (_, i) => [x + xy[2 * i] * w, y + xy[2 * i + 1] * h] as const);
   };
   return {
     async locate(img, box) {
       const side = Math.max(boxWidth(box), boxHeight(box));
-      let points = await once(img, (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2, side);
+      const [w, h] = spec.crop === 'box' ? [boxWidth(box), boxHeight(box)] : [side, side];
+      let points = await once(img, (box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2, w, h);
       for (let pass = 1; pass < spec.passes; pass++) {
         const [cx, cy] = centreOf(points);
-        points = await once(img, cx, cy, side);
+        points = await once(img, cx, cy, w, h);
       }
       return points;
     },

@@ -1,12 +1,15 @@
 /**
  * Passive liveness (MiniFASNet family). Each model sees the face box scaled by its `cropScale`,
  * shrunk until it fits inside the image and shifted in (never padded: a border would look like a
- * photo edge); with several models the live probabilities are averaged. The crop is resized
- * without anti-aliasing, like the cv2 bilinear resize the models were trained on: print and
- * screen cues are high-frequency (measured: AUC 0.934 → 0.941 on liveness_labels_nvlong21).
+ * photo edge). Several models combine by the mean of their log-odds of 'live' (`log-odds`) or of
+ * their probabilities (`probability`). The crop is resized without anti-aliasing, like the cv2
+ * bilinear resize the models were trained on: print and screen cues are high-frequency
+ * (measured: AUC 0.934 → 0.941 on liveness_labels_nvlong21).
  */
+import type { ReasonCode } from '../types';
 import { type Box, boxHeight, boxWidth } from './geometry';
-import type { LivenessSpec } from './pack';
+import type { LivenessJudgeable, LivenessSpec } from './pack';
+import type { QualityMeasures } from './quality';
 import { type Rgb, rectView, sampleTensor } from './raster';
 import type { Model } from './runtime';
 
@@ -15,13 +18,37 @@ export interface LivenessModel {
   score(img: Rgb, box: Box): Promise<number>;
 }
 
-export function createLiveness(parts: ReadonlyArray<{ spec: LivenessSpec; model: Model }>): LivenessModel {
+/** a model's probability is kept inside (ε, 1 − ε) before its log-odds are taken */
+const EPSILON = 1e-6;
+
+export function createLiveness(parts: ReadonlyArray<{ spec: LivenessSpec; model: Model }>, combine: 'probability' | 'log-odds' = 'probability'): LivenessModel {
   return {
     async score(img, box) {
       const probs = await Promise.all(parts.map(({ spec, model }) => liveProbability(spec, model, img, box)));
-      return probs.reduce((s, p) => s + p, 0) / probs.length;
+      if (combine === 'probability') return probs.reduce((s, p) => s + p, 0) / probs.length;
+      const logOdds = probs.reduce((s, p) => s + logit(Math.min(1 - EPSILON, Math.max(EPSILON, p))), 0) / probs.length;
+      return 1 / (1 + Math.exp(-logOdds));
     },
   };
+}
+
+const logit = (p: number) => Math.log(p / (1 - p));
+
+/**
+ * Why the liveness models cannot judge this face, if they cannot: too few pixels between the
+ * eyes, too blurred, or too little of the scene around the face (`context`). Empty: they can.
+ */
+export function unjudgeable(limits: LivenessJudgeable, m: QualityMeasures): ReasonCode[] {
+  const out: ReasonCode[] = [];
+  if (m.eyeDistance < limits.minEyeDistance) out.push('FACE_TOO_SMALL');
+  if (m.sharpness < limits.minSharpness) out.push('BLURRY');
+  if (m.context < limits.minContext) out.push('INSUFFICIENT_CONTEXT');
+  return out;
+}
+
+/** The largest scale of the face box whose crop, centred on it and shifted in, fits inside the image. */
+export function contextOf(img: { width: number; height: number }, box: Box): number {
+  return Math.min((img.width - 1) / boxWidth(box), (img.height - 1) / boxHeight(box));
 }
 
 async function liveProbability(spec: LivenessSpec, model: Model, img: Rgb, box: Box): Promise<number> {
@@ -34,7 +61,7 @@ async function liveProbability(spec: LivenessSpec, model: Model, img: Rgb, box: 
 
 function cropInside(img: Rgb, box: Box, want: number) {
   const [w, h] = [boxWidth(box), boxHeight(box)];
-  const scale = Math.min(want, (img.width - 1) / w, (img.height - 1) / h);
+  const scale = Math.min(want, contextOf(img, box));
   const [cw, ch] = [w * scale, h * scale];
   const x = clamp((box.x1 + box.x2) / 2 - cw / 2, 0, img.width - 1 - cw);
   const y = clamp((box.y1 + box.y2) / 2 - ch / 2, 0, img.height - 1 - ch);

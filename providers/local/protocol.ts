@@ -5,6 +5,7 @@ export interface WorkerData {
   pack?: string;
   modelCache?: string;
   threads: number;
+  withoutOptional?: boolean;
 }
 
 export interface WorkerRequest {

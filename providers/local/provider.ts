@@ -28,6 +28,8 @@ export interface LocalProviderOptions {
   modelCache?: string;
   /** ORT intra-op threads per session (default 1) */
   threads?: number;
+  /** run the pack without its optional models, as where their files are absent (calibrating the fallback) */
+  withoutOptional?: boolean;
 }
 
 export interface LocalEngine {
@@ -42,11 +44,12 @@ export interface LocalEngine {
 /** The engine on its worker pool, without the provider wrapping (used by eval and the benchmark). */
 export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine {
   const packRef = opts.pack ?? process.env.VERIGATE_MODEL_PACK;
-  const pack = loadPack({ pack: packRef, modelCache: opts.modelCache }); // fails fast on a bad manifest
+  const pack = loadPack({ pack: packRef, modelCache: opts.modelCache, withoutOptional: opts.withoutOptional }); // fails fast on a bad manifest
   const pool = new WorkerPool(opts.workers ?? availableParallelism(), {
     pack: pack.manifestPath,
     modelCache: opts.modelCache,
     threads: opts.threads ?? 1,
+    withoutOptional: opts.withoutOptional,
   });
   return {
     pool,

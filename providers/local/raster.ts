@@ -288,3 +288,62 @@ function halfOf(img: Raster): Raster {
   halves.set(img, half);
   return half;
 }
+
+/**
+ * A contrast-normalised copy of `img` (same geometry): CLAHE on the luminance, an 8×8 grid of
+ * clip-limited histogram equalisations blended bilinearly between tile centres, each pixel's RGB
+ * scaled by its luminance gain (hue kept). It lifts a face out of the dark or out of a side light's
+ * shadow for a second detection attempt (detector.ts).
+ */
+export function normalisedContrast(img: Rgb, grid = 8, clipLimit = 2.5): Rgb {
+  const { data, width: w, height: h } = img.stored;
+  const n = w * h;
+  const luma = new Uint8Array(n);
+  for (let i = 0, p = 0; i < n; i++, p += 3) luma[i] = (77 * data[p] + 150 * data[p + 1] + 29 * data[p + 2] + 128) >> 8;
+  const tw = w / grid;
+  const th = h / grid;
+  // one 256-entry map per tile
+  const luts = new Float32Array(grid * grid * 256);
+  const hist = new Float64Array(256);
+  for (let ty = 0; ty < grid; ty++) {
+    for (let tx = 0; tx < grid; tx++) {
+      hist.fill(0);
+      const [x0, x1] = [Math.floor(tx * tw), Math.max(Math.floor(tx * tw) + 1, Math.floor((tx + 1) * tw))];
+      const [y0, y1] = [Math.floor(ty * th), Math.max(Math.floor(ty * th) + 1, Math.floor((ty + 1) * th))];
+      for (let y = y0; y < Math.min(y1, h); y++) for (let x = x0; x < Math.min(x1, w); x++) hist[luma[y * w + x]]++;
+      const count = (Math.min(x1, w) - x0) * (Math.min(y1, h) - y0);
+      const clip = Math.max(1, (clipLimit * count) / 256);
+      let excess = 0;
+      for (let v = 0; v < 256; v++) if (hist[v] > clip) [excess, hist[v]] = [excess + hist[v] - clip, clip];
+      const lut = luts.subarray((ty * grid + tx) * 256, (ty * grid + tx + 1) * 256);
+      let cdf = 0;
+      for (let v = 0; v < 256; v++) {
+        cdf += hist[v] + excess / 256;
+        lut[v] = (255 * cdf) / Math.max(1, count);
+      }
+    }
+  }
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    const gy = Math.min(grid - 1, Math.max(0, (y + 0.5) / th - 0.5));
+    const ty0 = Math.floor(gy);
+    const ty1 = Math.min(grid - 1, ty0 + 1);
+    const fy = gy - ty0;
+    for (let x = 0; x < w; x++) {
+      const gx = Math.min(grid - 1, Math.max(0, (x + 0.5) / tw - 0.5));
+      const tx0 = Math.floor(gx);
+      const tx1 = Math.min(grid - 1, tx0 + 1);
+      const fx = gx - tx0;
+      const i = y * w + x;
+      const v = luma[i];
+      const at = (tx: number, ty: number) => luts[(ty * grid + tx) * 256 + v];
+      const mapped = (1 - fy) * ((1 - fx) * at(tx0, ty0) + fx * at(tx1, ty0)) + fy * ((1 - fx) * at(tx0, ty1) + fx * at(tx1, ty1));
+      const gain = mapped / Math.max(v, 1);
+      const p = 3 * i;
+      out[p] = Math.min(255, data[p] * gain + 0.5);
+      out[p + 1] = Math.min(255, data[p + 1] * gain + 0.5);
+      out[p + 2] = Math.min(255, data[p + 2] * gain + 0.5);
+    }
+  }
+  return { ...img, stored: { data: out, width: w, height: h } };
+}

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const data = workerData as WorkerData;
   sharp.concurrency(1); // one libvips thread per worker: the pool already uses every core
   try {
-    const engine = await createEngine(loadPack({ pack: data.pack, modelCache: data.modelCache }), { threads: data.threads });
+    const engine = await createEngine(loadPack({ pack: data.pack, modelCache: data.modelCache, withoutOptional: data.withoutOptional }), { threads: data.threads });
     port.postMessage({ type: 'ready', models: engine.models } satisfies WorkerReply);
     port.on('message', async (msg: WorkerRequest) => {
       try {

@@ -2,9 +2,10 @@
  * `verigate eval` and `verigate calibrate` as library functions (the CLI wiring lives in src/cli.ts).
  *
  *   eval --pairs FILE.tsv [--pairs …] [--degraded] [--json]   AUC, EER, TAR at FMR 1e-2/1e-3, missed faces
- *   eval --liveness FILE.tsv [--threshold P]                   AUC, APCER, BPCER at the threshold
+ *   eval --liveness FILE.tsv [--degraded] [--threshold P]      AUC, APCER, BPCER at the threshold, faces not judged
  *   calibrate --pairs FILE [--pairs …] [--degraded] [--provider local] [--out table.json] [--id ID]
  *             [--by-quality [--out-findings table.json]]
+ *   calibrate --liveness FILE [--liveness …] [--degraded] [--out table.json] [--id ID]   score → APCER/BPCER
  *
  * Common: --pack NAME|PATH, --workers N, --all-pairs (every pair the labels prove same or
  * different, see identities.ts), --disjoint FILE (a pair file whose people appear in no other set).
@@ -14,6 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, type LocalEngine } from '../../providers/local';
+import { fitLivenessTable, livenessRates, thresholdForApcer } from '../../providers/local/liveness-calibration';
 import { CalibrationRegistry, type CalibrationTable, QUALITY_FINDINGS, unify } from '../verification/calibration';
 import { DEFAULT_THRESHOLDS } from '../verification/decide';
 import { fitTable, reachOf } from './calibrate';
@@ -39,6 +41,8 @@ const COMMON = {
   degraded: { type: 'boolean' },
   pack: { type: 'string' },
   workers: { type: 'string' },
+  /** the pack without its optional models (as installed from npm alone) */
+  'without-optional': { type: 'boolean' },
 } as const;
 
 const FMR_LEVELS = [1e-2, 1e-3] as const;
@@ -83,16 +87,16 @@ export async function runEval(args: string[], out: Out): Promise<number> {
   return withEngine(values, async (engine) => {
     if (values.liveness) {
       const threshold = values.threshold ? Number(values.threshold) : DEFAULT_THRESHOLDS.livenessMin;
-      const s = await scoreLiveness(engine, readLiveness(values.liveness));
+      const s = await scoreLiveness(engine, readLiveness(values.liveness), { degraded: values.degraded });
       const scored = { real: s.real.length, spoof: s.spoof.length };
       const unscored = oneClassOnly(scored, 'image', s.missedFaces);
       if (unscored) return refuse(unscored, { ...scored, missedFaces: s.missedFaces }, values.json, out);
       const { apcer, bpcer } = presentationErrors(s.real, s.spoof, threshold);
       const sets = { genuine: s.real, impostor: s.spoof };
-      const result = { auc: auc(sets), eer: eer(sets), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces };
+      const result = { auc: auc(sets), eer: eer(sets), apcer, bpcer, threshold, real: s.real.length, spoof: s.spoof.length, missedFaces: s.missedFaces, refused: s.refused, refusedFor: s.refusedFor };
       if (values.json) out(JSON.stringify(result));
       else {
-        out(`liveness ${basename(values.liveness)}: ${result.real} real, ${result.spoof} spoof, ${result.missedFaces} missed faces`);
+        out(`liveness ${basename(values.liveness)}${values.degraded ? ' + degraded' : ''}: ${result.real} real, ${result.spoof} spoof scored, ${result.missedFaces} missed faces, ${s.refused} not judged${refusals(s.refusedFor)}`);
         out(`AUC ${result.auc.toFixed(4)}  EER ${result.eer.toFixed(4)}  APCER ${apcer.toFixed(4)}  BPCER ${bpcer.toFixed(4)}  at threshold ${threshold}`);
       }
     }
@@ -131,6 +135,11 @@ export async function runEval(args: string[], out: Out): Promise<number> {
   });
 }
 
+const refusals = (by: Partial<Record<string, number>>) => {
+  const parts = Object.entries(by).map(([k, v]) => `${k} ${v}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+};
+
 /**
  * Why the rates cannot be computed, when a class has nothing scored: none listed, or every one
  * missed a face. (AUC over one class is undefined; printing NaN with exit code 0 hid it.)
@@ -163,8 +172,10 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
       id: { type: 'string' },
       'by-quality': { type: 'boolean' },
       'out-findings': { type: 'string' },
+      liveness: { type: 'string', multiple: true },
     },
   });
+  if (values.liveness?.length) return calibrateLiveness(values, args, out);
   if (!values.pairs?.length) {
     out('usage: calibrate --pairs FILE [--pairs …] [--all-pairs] [--disjoint FILE] [--degraded] [--provider local] [--out table.json] [--id ID] [--by-quality [--out-findings table.json]]');
     return 2;
@@ -223,6 +234,36 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
   });
 }
 
+/**
+ * `calibrate --liveness FILE [--liveness FILE…] [--degraded] --out FILE [--id ID]`: the liveness
+ * score → APCER/BPCER table (providers/local/liveness-calibration.ts) on labelled images; images the
+ * engine will not judge are counted, not scored. Default id: the pack's liveness calibration id.
+ */
+async function calibrateLiveness(values: { liveness?: string[]; degraded?: boolean; out?: string; id?: string; pack?: string; workers?: string; 'without-optional'?: boolean }, args: string[], out: Out): Promise<number> {
+  const files = values.liveness!;
+  return withEngine(values, async (engine) => {
+    const s = await scoreLiveness(engine, files.flatMap((f) => readLiveness(f)), { degraded: values.degraded });
+    const id = values.id ?? engine.calibration.liveness;
+    const description =
+      `Measured: verigate calibrate ${args.join(' ')} — sets ${files.map((f) => basename(f)).join(', ')}` +
+      `${values.degraded ? `, plus ${DEGRADED_VARIANTS.length} in-memory degraded variants of each image (face downscaled to each of 40, 50 and 60 px, Gaussian blur, JPEG q30, tight crop)` : ''}; ` +
+      `${s.images} images: ${s.real.length} real and ${s.spoof.length} attack images scored, ${s.refused} not judged${refusals(s.refusedFor)}, ${s.missedFaces} without a face found; ` +
+      `model pack ${engine.packName} (liveness models ${engine.pool.models.liveness}). ` +
+      'Each point: APCER (attacks scoring ≥ raw) and BPCER (real images scoring < raw) with raw as the threshold; linear between points.';
+    const table = fitLivenessTable(s.real, s.spoof, { id, description });
+    const json = `${JSON.stringify(table, null, 2)}\n`;
+    if (values.out) writeFileSync(values.out, json);
+    else out(json.trimEnd());
+    const at = (t: number) => {
+      const r = livenessRates(table, t);
+      return `${t}: APCER ${r.apcer.toFixed(3)} BPCER ${r.bpcer.toFixed(3)}`;
+    };
+    out(`calibrated ${table.id} on ${table.real} real and ${table.spoof} attack images${values.out ? ` → ${values.out}` : ''}; at ${[0.2, 0.5, 0.8].map(at).join('; ')}`);
+    out(`  APCER ≤ 0.10 from score ${thresholdForApcer(table, 0.1).toFixed(4)}, ≤ 0.05 from ${thresholdForApcer(table, 0.05).toFixed(4)}`);
+    return 0;
+  });
+}
+
 type Conditioned = { clean: CalibrationTable; findings: CalibrationTable };
 
 /** The committed table(s) for `id`: the same one twice unless it is quality-conditioned. */
@@ -249,8 +290,8 @@ function policyOutcome(s: PairScores, tables: Conditioned | undefined) {
   };
 }
 
-async function withEngine(values: { pack?: string; workers?: string }, run: (engine: LocalEngine) => Promise<number>): Promise<number> {
-  const engine = createLocalEngine({ pack: values.pack, workers: values.workers ? Number(values.workers) : undefined });
+async function withEngine(values: { pack?: string; workers?: string; 'without-optional'?: boolean }, run: (engine: LocalEngine) => Promise<number>): Promise<number> {
+  const engine = createLocalEngine({ pack: values.pack, workers: values.workers ? Number(values.workers) : undefined, withoutOptional: values['without-optional'] });
   await engine.init();
   try {
     return await run(engine);

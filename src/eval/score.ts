@@ -85,19 +85,43 @@ export interface LivenessScores {
   real: number[];
   spoof: number[];
   missedFaces: number;
+  /** images the engine would not judge (no score; the reasons are quality findings), by reason */
+  refused: number;
+  refusedFor: Partial<Record<string, number>>;
+  /** images scored or refused: the originals, plus their degraded variants with `degraded` */
+  images: number;
 }
 
-export async function scoreLiveness(engine: LocalEngine, samples: readonly LivenessSample[]): Promise<LivenessScores> {
-  const results = await Promise.all(
-    samples.map((s) =>
-      engine.analyse(readFileSync(s.path), { role: 'probe', embed: false, liveness: true }).catch((e: unknown) => failure(e)),
-    ),
-  );
-  const out: LivenessScores = { real: [], spoof: [], missedFaces: 0 };
-  results.forEach((r, i) => {
+const LIVENESS = { role: 'probe', embed: false, liveness: true } as const;
+
+/**
+ * Liveness scores of labelled images, and with `degraded` of their in-memory variants too (the face
+ * downscaled to each of DEGRADED_SIZES, blurred, JPEG q30, tightly cropped), each with its own label.
+ */
+export async function scoreLiveness(engine: LocalEngine, samples: readonly LivenessSample[], opts: { degraded?: boolean } = {}): Promise<LivenessScores> {
+  const originals = await Promise.all(samples.map((s) => engine.analyse(readFileSync(s.path), LIVENESS).catch((e: unknown) => failure(e))));
+  const results = originals.map((r, i) => ({ r, real: samples[i].real }));
+  if (opts.degraded) {
+    const variants = await Promise.all(
+      originals.flatMap((r, i) =>
+        r instanceof AnalyseFailure
+          ? []
+          : DEGRADED_VARIANTS.map(async ([kind, n]) => ({
+              r: await degrade(readFileSync(samples[i].path), r.box, kind, n).then((b) => engine.analyse(b, LIVENESS)).catch((e: unknown) => failure(e)),
+              real: samples[i].real,
+            })),
+      ),
+    );
+    results.push(...variants);
+  }
+  const out: LivenessScores = { real: [], spoof: [], missedFaces: 0, refused: 0, refusedFor: {}, images: results.length };
+  for (const { r, real } of results) {
     if (r instanceof AnalyseFailure) out.missedFaces++;
-    else (samples[i].real ? out.real : out.spoof).push(r.liveness!);
-  });
+    else if (r.liveness === undefined) {
+      out.refused++;
+      for (const q of r.quality) out.refusedFor[q] = (out.refusedFor[q] ?? 0) + 1;
+    } else (real ? out.real : out.spoof).push(r.liveness);
+  }
   return out;
 }
 

@@ -30,7 +30,8 @@ describe('Facia and Rekognition tenants over HTTP', () => {
 
   beforeAll(async () => {
     db = await PGLITE.open();
-    // the emulators score with the local engine: load its models now, not inside the first check's 1.5 s deadline
+    // the emulators score with the local engine, loaded on their first request: load it first, so
+    // that no request waits for five models to load inside the adapter's 1.5 s timeout
     await loadLocalScorer();
     facia = await startFaciaEmulator();
     rek = await startRekognitionEmulator({ sessionTtlMs: SESSION_TTL_MS });
