@@ -2,12 +2,14 @@
  * Wiring: config → store (migrated) → providers (initialised) → orchestrator → GraphQL.
  * `createApp` is what `verigate serve` and every HTTP test start.
  */
+import { randomUUID } from 'node:crypto';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Provider } from '../providers/types';
 import type { Context } from './api/context';
 import { errorLoggingPlugin, formatError } from './api/errors-plugin';
 import { costLimitPlugin, queryShapeRule, shapeLimitsFrom } from './api/hardening';
+import { inputTextPlugin } from './api/input-text';
 import { buildVerigateSchema } from './api/schema';
 import type { Services } from './api/services';
 import type { Config } from './config';
@@ -24,6 +26,7 @@ import { createStore } from './store/repositories';
 import { CalibrationRegistry } from './verification/calibration';
 import { DEFAULT_BREAKER, HealthBook, type BreakerOptions } from './verification/health';
 import { Orchestrator } from './verification/orchestrator';
+import { Sweeper } from './verification/sweeper';
 import { ProviderRegistry } from './verification/registry';
 
 export interface AppOptions {
@@ -61,9 +64,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const applied = await migrate(db);
   if (applied.length) log.info({ applied, store: db.kind }, 'migrations applied');
   const store = createStore(db);
-  // checks a crashed process left PENDING; younger ones may belong to a live replica
-  const interrupted = await store.checks.interruptPending(new Date(Date.now() - 2 * config.VERIGATE_PROVIDER_TIMEOUT_MS));
-  if (interrupted) log.warn({ interrupted }, 'checks left PENDING by an earlier process marked ERROR/INTERRUPTED');
+  // checks past their deadline, left PENDING by a crashed process (or a late one), end ERROR now and every few seconds
+  const processId = randomUUID();
+  const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log);
+  await sweeper.sweepOnce();
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
 
   const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
@@ -76,6 +80,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
   const orchestrator = new Orchestrator(store, providers, calibration, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
+    processId,
     timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
     log,
     metrics,
@@ -86,14 +91,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const limitStore = createLimitStore(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
   const heavyLane = new HeavyLane();
-  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, log, authFailures };
+  const tenantLimits = new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS);
+  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, log, authFailures };
 
-  const limits = limitsPlugin({
-    store: limitStore,
-    limits: new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS),
-    mutationCost: config.VERIGATE_MUTATION_COST,
-    log,
-  });
+  const limits = limitsPlugin({ store: limitStore, limits: tenantLimits, mutationCost: config.VERIGATE_MUTATION_COST, log });
   const production = config.NODE_ENV === 'production';
   const apollo = new ApolloServer<Context>({
     schema: await buildVerigateSchema(),
@@ -105,7 +106,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     formatError,
     parseOptions: { maxTokens: shape.maxTokens },
     validationRules: [queryShapeRule(shape)],
-    plugins: [errorLoggingPlugin, costLimitPlugin(shape), limits, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [errorLoggingPlugin, inputTextPlugin, costLimitPlugin(shape), limits, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
   });
   await apollo.start();
   const retention = new RetentionJob(
@@ -114,6 +115,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     log,
   );
   retention.start();
+  sweeper.start();
   void warmUp.then(
     () => (ready = true),
     () => undefined, // reported by whoever awaits app.warmUp
@@ -128,6 +130,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     async close() {
       ready = false;
       await retention.stop();
+      await sweeper.stop();
       await apollo.stop();
       await limitStore.close();
       await orchestrator.drainShadows();

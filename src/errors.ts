@@ -39,5 +39,5 @@ export class VerigateError extends GraphQLError {
 export const badInput = (message: string, field?: string) =>
   new VerigateError('BAD_USER_INPUT', message, field ? { field } : {});
 export const notFound = (what: string) => new VerigateError('NOT_FOUND', `${what} not found`);
-export const forbidden = (message = 'Not allowed') => new VerigateError('FORBIDDEN', message);
-export const unauthenticated = (message = 'A valid API key is required') => new VerigateError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'Not allowed') => new VerigateError('FORBIDDEN', message, { http: { status: 403 } });
+export const unauthenticated = (message = 'A valid API key is required') => new VerigateError('UNAUTHENTICATED', message, { http: { status: 401 } });

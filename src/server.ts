@@ -198,7 +198,8 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
 
 function sendError(res: ServerResponse, status: number, e: GraphQLError, closeConnection = false) {
   if (closeConnection) res.setHeader('connection', 'close');
-  sendJson(res, status, { errors: [{ message: e.message, extensions: e.extensions }] });
+  const { http: _http, ...extensions } = e.extensions; // the status is this answer's, not a field
+  sendJson(res, status, { errors: [{ message: e.message, extensions }] });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {

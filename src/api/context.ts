@@ -80,7 +80,7 @@ export const authChecker: AuthChecker<Context> = ({ context }, roles) => {
 
 /** The caller's tenant id (tenant keys only). */
 export function tenantOf(ctx: Context): string {
-  if (ctx.principal?.role !== 'tenant' || !ctx.principal.tenantId) throw new VerigateError('FORBIDDEN', 'This operation needs a tenant key');
+  if (ctx.principal?.role !== 'tenant' || !ctx.principal.tenantId) throw forbidden('This operation needs a tenant key');
   return ctx.principal.tenantId;
 }
 

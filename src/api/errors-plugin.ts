@@ -8,6 +8,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { ERROR_CODES } from '../errors';
 import type { Context } from './context';
+import { scrubInput } from './input-text';
 
 const PASS_THROUGH = new Set<string>([
   ...ERROR_CODES,
@@ -32,7 +33,8 @@ function isExposed(error: unknown): boolean {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   if (isExposed(error)) {
     const { stacktrace: _drop, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
-    return { ...formatted, extensions };
+    // GraphQL's coercion errors quote the value they refused: never send a client's image back
+    return { ...formatted, message: scrubInput(formatted.message), extensions };
   }
   return { message: 'Unexpected error', path: formatted.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }

@@ -1,6 +1,7 @@
 /** What resolvers may use: built once per process in src/app.ts, holding no per-request state. */
 import type { AuthFailureLimiter } from '../limits/auth-failures';
 import type { HeavyLane } from '../limits/bulkhead';
+import type { TenantLimitsCache } from '../limits/plugin';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
@@ -21,6 +22,8 @@ export interface Services {
   imageLimits: ImageLimits;
   /** the bulkhead for images that take seconds to decode (src/limits/bulkhead) */
   heavyLane: HeavyLane;
+  /** each tenant's effective limits (its daily quota is charged where the check is stored) */
+  tenantLimits: TenantLimitsCache;
   log: Logger;
   /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */
   authFailures?: AuthFailureLimiter;

@@ -50,7 +50,10 @@ export class Liveness {
   @Field(() => ProviderEnum, { description: 'The provider that judged liveness' }) provider!: string;
   @Field() live!: boolean;
   @Field(() => Float, { description: 'Probability that the capture is a live person' }) score!: number;
-  @Field(() => Float) threshold!: number;
+  @Field(() => Float, { description: "The policy's livenessMin" }) threshold!: number;
+  @Field(() => Float, { nullable: true, description: "Estimated share of attacks that score this high (the provider's measured liveness table); null where the provider has none" })
+  apcer!: number | null;
+  @Field(() => Float, { nullable: true, description: "The policy's livenessMaxApcer, when it decided instead of livenessMin" }) maxApcer?: number;
 }
 
 @ObjectType({ description: 'SHA-256 of each image as received; images themselves are never stored' })

@@ -28,6 +28,9 @@ export const ConfigSchema = z.object({
   /** comma-separated providers to initialise; default: local, plus facia/rekognition when configured */
   VERIGATE_PROVIDERS: optionalString,
   VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
+  /** how often the sweeper ends checks left PENDING past their deadline (0: only at start-up), and how long past it */
+  VERIGATE_SWEEP_INTERVAL_MS: int(2000, 0),
+  VERIGATE_SWEEP_GRACE_MS: int(2000, 0),
   VERIGATE_MAX_BODY_BYTES: int(30 * 1024 * 1024, 1024),
   /**
    * Decode every JPEG's pixels at the edge, before a check is accepted (PNGs always are). Off by

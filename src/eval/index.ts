@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLocalEngine, type LocalEngine } from '../../providers/local';
-import { fitLivenessTable, livenessRates, thresholdForApcer } from '../../providers/local/liveness-calibration';
+import { fitLivenessTable, livenessRates, thresholdForApcer } from '../verification/liveness-calibration';
 import { CalibrationRegistry, type CalibrationTable, QUALITY_FINDINGS, unify } from '../verification/calibration';
 import { DEFAULT_THRESHOLDS } from '../verification/decide';
 import { fitTable, reachOf } from './calibrate';
@@ -236,7 +236,7 @@ export async function runCalibrate(args: string[], out: Out): Promise<number> {
 
 /**
  * `calibrate --liveness FILE [--liveness FILE…] [--degraded] --out FILE [--id ID]`: the liveness
- * score → APCER/BPCER table (providers/local/liveness-calibration.ts) on labelled images; images the
+ * score → APCER/BPCER table (src/verification/liveness-calibration.ts) on labelled images; images the
  * engine will not judge are counted, not scored. Default id: the pack's liveness calibration id.
  */
 async function calibrateLiveness(values: { liveness?: string[]; degraded?: boolean; out?: string; id?: string; pack?: string; workers?: string; 'without-optional'?: boolean }, args: string[], out: Out): Promise<number> {

@@ -1,16 +1,17 @@
 /**
- * Abuse limits, enforced in one place: an Apollo plugin that runs once the operation is known
+ * Rate limits, enforced in one place: an Apollo plugin that runs once the operation is known
  * (parsed, validated, auth'd key in the context) and before anything executes. Per request it
- * charges, all-or-nothing:
- *   - the tenant's token bucket and the API key's token bucket: a query costs 1 token per root
- *     field, a mutation VERIGATE_MUTATION_COST per root field;
- *   - the tenant's daily quota of checks: one per root mutation field that returns a check. A field
- *     that ends without a check being stored (refused input: not base64, not an image, too large…)
- *     is given back once the response is known, so only accepted checks count.
- * A refusal is `RATE_LIMITED` / `QUOTA_EXCEEDED` (HTTP 429) with `extensions.retryAfterSeconds`
- * and a `Retry-After` header. Admin keys are not metered; requests without a key are refused by
- * auth anyway. If the limit store fails (Redis down), the request goes through and it is logged:
- * limits protect the service, they must not become its outage.
+ * charges the tenant's token bucket and the API key's, all-or-nothing: a query costs 1 token per
+ * root field, a mutation VERIGATE_MUTATION_COST per root field — in full: a request that costs more
+ * than a bucket holds can never pass and is a BAD_REQUEST. A mutation that verifies (its root field
+ * returns a check) must be the request's only root field (BAD_REQUEST otherwise).
+ * A refusal is `RATE_LIMITED` (HTTP 429) with `extensions.retryAfterSeconds` and a `Retry-After`
+ * header. Admin keys are not metered; requests without a key are refused by auth anyway. If the
+ * limit store fails (Redis down), the request goes through and it is logged: limits protect the
+ * service, they must not become its outage.
+ *
+ * The daily check quota is not charged here but where the check is stored, in the same transaction
+ * (store: createPending): only stored checks count, and idempotent repeats and CONFLICTs are free.
  */
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { getNamedType, Kind, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
@@ -20,17 +21,17 @@ import { VerigateError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { Db } from '../store/db';
 import { effectiveLimits, serverDefaults, TenantLimitsRepo, type EffectiveLimits } from './settings';
-import type { Charge, LimitStore, WindowCharge } from './store';
+import type { LimitStore } from './store';
 
 /** The GraphQL type whose creation is a check (counted against the daily quota). */
 const CHECK_TYPE = 'VerificationResult';
-/** quota window: a UTC day */
-const DAY = 86_400;
 
 export interface RequestCharge {
   /** tokens taken from the tenant's and the key's buckets */
   tokens: number;
-  /** checks counted against the daily quota */
+  /** root fields */
+  fields: number;
+  /** root fields that create a check */
   checks: number;
   /** response names (alias or field name) of the root fields that create a check */
   checkFields: string[];
@@ -52,10 +53,10 @@ export function chargeOf(schema: GraphQLSchema, op: OperationDefinitionNode, fra
     }
   };
   collect(op.selectionSet, new Set());
-  if (op.operation !== 'mutation') return { tokens: Math.max(1, names.length), checks: 0, checkFields: [] };
+  if (op.operation !== 'mutation') return { tokens: Math.max(1, names.length), fields: names.length, checks: 0, checkFields: [] };
   const fields = schema.getMutationType()?.getFields() ?? {};
   const checkFields = responseNames.filter((_, i) => fields[names[i]] && getNamedType(fields[names[i]].type).name === CHECK_TYPE);
-  return { tokens: Math.max(1, names.length) * mutationCost, checks: checkFields.length, checkFields };
+  return { tokens: Math.max(1, names.length) * mutationCost, fields: names.length, checks: checkFields.length, checkFields };
 }
 
 export class TenantLimitsCache {
@@ -80,52 +81,39 @@ export class TenantLimitsCache {
   }
 }
 
-/**
- * How many of the check fields charged to the quota stored a check: a non-null result, or an error
- * naming its check (`extensions.checkId`: the check was stored and ended ERROR).
- */
-export function checksStored(result: { data?: Record<string, unknown> | null; errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }> }, checkFields: readonly string[]): number {
-  const answered = checkFields.filter((name) => result.data?.[name] != null).length;
-  const failedStored = (result.errors ?? []).filter((e) => typeof e.extensions?.checkId === 'string').length;
-  return answered + failedStored;
-}
-
 export function limitsPlugin(opts: { store: LimitStore; limits: TenantLimitsCache; mutationCost: number; log: Logger }): ApolloServerPlugin<Context> {
   return {
     async requestDidStart() {
-      /** the quota charge taken for this request, and the response names of the fields it paid for */
-      let charged: { quota: WindowCharge; fields: string[] } | undefined;
       return {
-        async willSendResponse({ response, contextValue }) {
-          if (!charged || response.body.kind !== 'single') return;
-          const unused = charged.quota.cost - checksStored(response.body.singleResult, charged.fields);
-          if (unused <= 0) return;
-          await opts.store.refund({ ...charged.quota, cost: unused }).catch((err: unknown) => {
-            contextValue.log.error({ err, store: opts.store.kind }, 'quota refund failed; the refused checks stay counted');
-          });
-        },
         async didResolveOperation({ contextValue, operation, document, schema }) {
           const p = contextValue.principal;
-          if (p?.role !== 'tenant' || !p.tenantId || !operation) return;
+          if (!operation) return;
           const fragments = Object.fromEntries(
             document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d]] : [])),
           );
           const charge = chargeOf(schema, operation, fragments, opts.mutationCost);
+          if (charge.checks > 0 && charge.fields > 1) {
+            throw new VerigateError('BAD_REQUEST', `a verification (${charge.checkFields.join(', ')}) must be the only root field of its request: send one check per request`, {
+              http: { status: 400 },
+            });
+          }
+          if (p?.role !== 'tenant' || !p.tenantId) return;
           let verdict;
           try {
             const l = await opts.limits.get(p.tenantId);
-            const charges: Charge[] = [
-              { kind: 'rate', key: `t:${p.tenantId}`, capacity: l.burst, refillPerSecond: l.ratePerMinute / 60, cost: Math.min(charge.tokens, l.burst) },
-              { kind: 'rate', key: `k:${p.keyId}`, capacity: l.keyBurst, refillPerSecond: l.keyRatePerMinute / 60, cost: Math.min(charge.tokens, l.keyBurst) },
-            ];
-            const quota: WindowCharge | undefined =
-              charge.checks > 0 && l.checksPerDay !== null
-                ? { kind: 'quota', key: `q:${p.tenantId}`, limit: l.checksPerDay, windowSeconds: DAY, cost: charge.checks }
-                : undefined;
-            if (quota) charges.push(quota);
-            verdict = await opts.store.consume(charges);
-            if (verdict.allowed && quota) charged = { quota, fields: charge.checkFields };
+            const capacity = Math.min(l.burst, l.keyBurst);
+            if (charge.tokens > capacity) {
+              throw new VerigateError('BAD_REQUEST', `this request costs ${charge.tokens} tokens, more than the rate limit ever allows at once (${capacity}); send fewer root fields`, {
+                limit: l.burst <= l.keyBurst ? 'tenant' : 'key',
+                http: { status: 400 },
+              });
+            }
+            verdict = await opts.store.consume([
+              { kind: 'rate', key: `t:${p.tenantId}`, capacity: l.burst, refillPerSecond: l.ratePerMinute / 60, cost: charge.tokens },
+              { kind: 'rate', key: `k:${p.keyId}`, capacity: l.keyBurst, refillPerSecond: l.keyRatePerMinute / 60, cost: charge.tokens },
+            ]);
           } catch (err) {
+            if (err instanceof VerigateError) throw err;
             contextValue.log.error({ err, store: opts.store.kind }, 'limit store failed; request allowed');
             return;
           }
@@ -133,9 +121,6 @@ export function limitsPlugin(opts: { store: LimitStore; limits: TenantLimitsCach
           const { retryAfterSeconds } = verdict;
           const http = { status: 429, headers: new HeaderMap([['retry-after', String(retryAfterSeconds)]]) };
           contextValue.log.warn({ tenantId: p.tenantId, keyId: p.keyId, limit: verdict.key.split(':')[0], retryAfterSeconds }, 'request refused by a limit');
-          if (verdict.kind === 'quota') {
-            throw new VerigateError('QUOTA_EXCEEDED', 'Daily check quota exhausted', { limit: 'checksPerDay', retryAfterSeconds, http });
-          }
           const tenantWide = verdict.key.startsWith('t:');
           throw new VerigateError('RATE_LIMITED', `Too many requests for this ${tenantWide ? 'tenant' : 'API key'}`, {
             limit: tenantWide ? 'tenant' : 'key',

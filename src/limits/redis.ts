@@ -4,7 +4,7 @@
  * replica's clock, so skewed replicas still agree on a bucket.
  */
 import Redis from 'ioredis';
-import type { Charge, LimitStore, Verdict, WindowCharge } from './store';
+import type { Charge, LimitStore, Verdict } from './store';
 
 /*
  * KEYS: one hash per limit. ARGV: for each key, four values: kind (0 rate, 1 quota), then
@@ -52,19 +52,8 @@ return { 1 }
 `;
 
 /** KEYS[1]: a quota hash; ARGV: windowSeconds, cost. Decrements the count if it is this window's. */
-const REFUND = `
-local t = redis.call('TIME')
-local window = math.floor((tonumber(t[1]) + tonumber(t[2]) / 1000000) / tonumber(ARGV[1]))
-local s = redis.call('HMGET', KEYS[1], 'window', 'count')
-if s[1] and tonumber(s[1]) == window then
-  redis.call('HSET', KEYS[1], 'count', math.max(0, tonumber(s[2]) - tonumber(ARGV[2])))
-end
-return 1
-`;
-
 type WithConsume = Redis & {
   verigateConsume(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
-  verigateRefund(numKeys: number, ...args: Array<string | number>): Promise<number>;
 };
 
 export class RedisLimitStore implements LimitStore {
@@ -82,7 +71,6 @@ export class RedisLimitStore implements LimitStore {
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: timeoutMs, enableOfflineQueue: false }) as WithConsume;
     this.redis.on('error', () => undefined); // surfaced per command; the plugin decides what a failure means
     this.redis.defineCommand('verigateConsume', { lua: CONSUME });
-    this.redis.defineCommand('verigateRefund', { lua: REFUND });
     this.firstConnect = new Promise((resolve) => {
       const done = () => resolve();
       this.redis.once('ready', done);
@@ -102,11 +90,6 @@ export class RedisLimitStore implements LimitStore {
     if (ok === 1) return { allowed: true };
     const c = charges[index - 1];
     return { allowed: false, kind: c.kind, key: c.key, retryAfterSeconds: retry };
-  }
-
-  async refund(c: WindowCharge): Promise<void> {
-    await this.firstConnect;
-    await this.redis.verigateRefund(1, this.prefix + c.key, c.windowSeconds, c.cost);
   }
 
   async close(): Promise<void> {

@@ -39,8 +39,6 @@ export interface LimitStore {
   readonly kind: 'memory' | 'redis';
   /** Charges every limit or none: a refusal by one leaves the others untouched. `dryRun`: the verdict only, nothing charged. */
   consume(charges: readonly Charge[], opts?: { dryRun?: boolean }): Promise<Verdict>;
-  /** Gives back `cost` of a quota charged in the current window (never below zero; a past window is left alone). */
-  refund(charge: WindowCharge): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -85,11 +83,6 @@ export class MemoryLimitStore implements LimitStore {
     for (const u of updates) u();
     if (this.buckets.size + this.windows.size > 10_000) this.sweep(now);
     return refusal;
-  }
-
-  async refund(c: WindowCharge): Promise<void> {
-    const s = this.windows.get(c.key);
-    if (s && s.window === Math.floor(this.now() / 1000 / c.windowSeconds)) s.count = Math.max(0, s.count - c.cost);
   }
 
   private sweep(now: number) {

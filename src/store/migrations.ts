@@ -121,6 +121,24 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX liveness_sessions_tenant ON liveness_sessions (tenant_id, created_at)
     `,
   },
+  {
+    id: 4,
+    name: 'daily quota usage, check owners and process heartbeats',
+    sql: `
+      CREATE TABLE quota_usage (
+        tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        day date NOT NULL,
+        used integer NOT NULL,
+        PRIMARY KEY (tenant_id, day)
+      );
+      ALTER TABLE checks ADD COLUMN owner uuid;
+      CREATE TABLE processes (
+        id uuid PRIMARY KEY,
+        started_at timestamptz NOT NULL,
+        seen_at timestamptz NOT NULL
+      )
+    `,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

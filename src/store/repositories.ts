@@ -181,7 +181,25 @@ export interface NewCheck {
   livenessSessionId?: string | null;
   /** the check's deadline when its tenant's policy sets none */
   defaultDeadlineMs?: number;
+  /** the tenant's checks per UTC day: charged in the transaction that stores the check, never for a repeat */
+  checksPerDay?: number | null;
+  /** the process running the check (the sweeper tells a dead owner's checks from late ones) */
+  owner?: string;
 }
+
+/** The tenant's daily quota is used up: nothing was stored. */
+export class QuotaExhausted extends Error {
+  constructor(
+    readonly limit: number,
+    /** whole seconds until the next UTC day */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`daily quota of ${limit} checks used up`);
+  }
+}
+
+/** Rolls a transaction back when the insert found the idempotency key taken (a repeat: nothing charged). */
+const REPEAT = Symbol('repeat');
 
 /** Why a liveness session cannot be used: unknown to this tenant, used by another check, or expired. */
 export class LivenessSessionRefused extends Error {
@@ -212,7 +230,8 @@ export const encodeCursor = (c: CheckRecord) => Buffer.from(`${c.createdAt.toISO
 export function decodeCursor(s: string): Cursor | null {
   const [at, id] = Buffer.from(s, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at);
-  return isUuid(id ?? '') && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : null;
+  const year = createdAt.getUTCFullYear();
+  return isUuid(id ?? '') && !Number.isNaN(createdAt.getTime()) && year >= 1900 && year <= 9999 ? { createdAt, id } : null;
 }
 
 /** A check's deadline when neither its policy nor the caller sets one. */
@@ -241,13 +260,18 @@ export class CheckRepo {
       );
     }
     for (;;) {
-      const made = c.livenessSessionId
-        ? await this.db.transaction(async (tx) => {
-            const inserted = await this.insertPending(tx, c, now);
-            if (inserted) await claimSession(tx, c.tenantId, c.livenessSessionId!, inserted.check.id, now);
-            return inserted;
-          })
-        : await this.insertPending(this.db, c, now);
+      const made =
+        c.livenessSessionId || c.checksPerDay
+          ? await this.db
+              .transaction(async (tx) => {
+                const inserted = await this.insertPending(tx, c, now);
+                if (!inserted) throw REPEAT;
+                if (c.checksPerDay) await chargeQuota(tx, c.tenantId, c.checksPerDay, now);
+                if (c.livenessSessionId) await claimSession(tx, c.tenantId, c.livenessSessionId, inserted.check.id, now);
+                return inserted;
+              })
+              .catch((e: unknown) => (e === REPEAT ? null : Promise.reject(e)))
+          : await this.insertPending(this.db, c, now);
       if (made) return made;
       const existing = await this.db.query('SELECT * FROM checks WHERE tenant_id = $1 AND idempotency_key = $2', [
         c.tenantId,
@@ -258,6 +282,12 @@ export class CheckRepo {
     }
   }
 
+  /** The tenant's checks of this UTC day, as charged (a refused request charges nothing). */
+  async quotaUsed(tenantId: string, at = new Date()): Promise<number> {
+    const rows = await this.db.query<{ used: number }>('SELECT used FROM quota_usage WHERE tenant_id = $1 AND day = $2::date', [tenantId, utcDay(at)]);
+    return rows[0]?.used ?? 0;
+  }
+
   /**
    * The PENDING row, its deadline from the tenant's policy, and that policy, in one statement;
    * null when the idempotency key is taken.
@@ -266,9 +296,9 @@ export class CheckRepo {
     const rows = await q.query(
       `WITH p AS (SELECT * FROM policies WHERE tenant_id = $2 ORDER BY version DESC LIMIT 1),
        created AS (
-         INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, liveness_session_id, created_at, deadline_at)
+         INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, liveness_session_id, created_at, deadline_at, owner)
          SELECT $1, $2, $3, $4, $5, 'PENDING', $6, $7, $8,
-                $8::timestamptz + COALESCE((SELECT (policy->>'deadlineMs')::int FROM p), $9::int) * interval '1 millisecond'
+                $8::timestamptz + COALESCE((SELECT (policy->>'deadlineMs')::int FROM p), $9::int) * interval '1 millisecond', $10
          ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *
        )
        SELECT created.*, p.version AS policy_version, p.policy AS policy_document, p.author AS policy_author, p.created_at AS policy_created_at
@@ -283,6 +313,7 @@ export class CheckRepo {
         c.livenessSessionId ?? null,
         now,
         c.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS,
+        c.owner ?? null,
       ],
     );
     const r = rows[0];
@@ -299,7 +330,8 @@ export class CheckRepo {
    * CHECK_DONE_CHANNEL when it commits. (One round trip instead of BEGIN/UPDATE/INSERT/COMMIT: on
    * PGlite every statement is CPU on the event loop.)
    */
-  async complete(check: CheckRecord, result: CheckCompletion, attempts: readonly NewAttempt[]): Promise<CheckRecord> {
+  /** null when the check is no longer PENDING (swept past its deadline, or erased). */
+  async complete(check: CheckRecord, result: CheckCompletion, attempts: readonly NewAttempt[]): Promise<CheckRecord | null> {
     const now = new Date();
     const rows = await this.db.query(
       `WITH done AS (
@@ -327,8 +359,7 @@ export class CheckRepo {
         result.evidence ? JSON.stringify(result.evidence) : null,
       ],
     );
-    if (!rows[0]) throw new Error(`check ${check.id} is not PENDING any more`);
-    return toCheck(rows[0]);
+    return rows[0] ? toCheck(rows[0]) : null;
   }
 
   /**
@@ -440,14 +471,44 @@ export class CheckRepo {
     }));
   }
 
-  /** Checks left PENDING by a crash become ERROR/INTERRUPTED (run at start-up, before serving). */
-  async interruptPending(olderThan: Date): Promise<number> {
-    const rows = await this.db.query(
-      `UPDATE checks SET status = 'ERROR', reasons = ARRAY['INTERRUPTED'], completed_at = $2
-       WHERE status = 'PENDING' AND created_at < $1 RETURNING id`,
-      [olderThan, new Date()],
+  /**
+   * Ends the checks still PENDING `graceMs` past their deadline: ERROR/INTERRUPTED when their owner
+   * process has not been seen since `aliveSince` (it died), else ERROR/TIMEOUT; their liveness
+   * sessions are given back and their ids NOTIFYed (idempotent repeats wake with the final state).
+   * One replica at a time (a transaction-scoped advisory lock; another replica's sweep returns []).
+   * A check is never ended before its own deadline, so a replica never ends a check another runs.
+   */
+  async sweep(graceMs: number, aliveSince: Date, now = new Date()): Promise<Array<{ id: string; reason: 'TIMEOUT' | 'INTERRUPTED' }>> {
+    return this.db.transaction(async (tx) => {
+      const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(7242002) AS locked');
+      if (!locked) return [];
+      const rows = await tx.query<{ id: string; reason: 'TIMEOUT' | 'INTERRUPTED' }>(
+        `WITH swept AS (
+           UPDATE checks SET status = 'ERROR', completed_at = $1,
+             reasons = ARRAY[CASE WHEN EXISTS (SELECT 1 FROM processes p WHERE p.id = checks.owner AND p.seen_at >= $3) THEN 'TIMEOUT' ELSE 'INTERRUPTED' END]
+           WHERE status = 'PENDING' AND COALESCE(deadline_at, created_at + $4 * interval '1 millisecond') + $2 * interval '1 millisecond' < $1
+           RETURNING id, reasons[1] AS reason
+         ), released AS (
+           UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM swept WHERE liveness_sessions.check_id = swept.id
+         )
+         SELECT id, reason, pg_notify('${CHECK_DONE_CHANNEL}', id::text) AS notified FROM swept`,
+        [now, graceMs, aliveSince, DEFAULT_DEADLINE_MS],
+      );
+      return rows.map((r) => ({ id: r.id, reason: r.reason }));
+    });
+  }
+
+  /** This process is alive (the sweeper's test of a check's owner). */
+  async heartbeat(processId: string, startedAt: Date, now = new Date()): Promise<void> {
+    await this.db.query(
+      'INSERT INTO processes (id, started_at, seen_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET seen_at = $3',
+      [processId, startedAt, now],
     );
-    return rows.length;
+  }
+
+  /** Forget processes not seen for a day (their checks were swept long ago). */
+  async forgetProcesses(before: Date): Promise<void> {
+    await this.db.query('DELETE FROM processes WHERE seen_at < $1', [before]);
   }
 }
 
@@ -556,6 +617,21 @@ const toSession = (r: Row): LivenessSessionRecord => ({
   checkId: r.check_id,
   usedAt: r.used_at,
 });
+
+const utcDay = (d: Date) => d.toISOString().slice(0, 10);
+
+/** One more of the tenant's checks today, or QuotaExhausted (the caller's transaction rolls back). */
+async function chargeQuota(tx: Queryable, tenantId: string, limit: number, now: Date): Promise<void> {
+  const rows = await tx.query(
+    `INSERT INTO quota_usage (tenant_id, day, used) VALUES ($1, $2::date, 1)
+     ON CONFLICT (tenant_id, day) DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $3
+     RETURNING used`,
+    [tenantId, utcDay(now), limit],
+  );
+  if (rows[0]) return;
+  const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1);
+  throw new QuotaExhausted(limit, Math.max(1, Math.ceil((midnight - now.getTime()) / 1000)));
+}
 
 /** Marks the tenant's session used by `checkId`, or throws why it cannot be (the caller's transaction rolls back). */
 async function claimSession(tx: Queryable, tenantId: string, sessionId: string, checkId: string, now: Date): Promise<void> {

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { RawFaceMatch, RawLiveness, ReasonCode } from '../../providers/types';
 import { CALIBRATION_DIR } from '../paths';
+import { livenessRates, validateLivenessTable, type LivenessTable } from './liveness-calibration';
 
 export const CalibrationTableSchema = z.object({
   /** the table's own name, e.g. 'local/faceplugin-v1', 'facia/measured' */
@@ -147,11 +148,18 @@ export class CalibrationRegistry {
   private readonly tables = new Map<string, { table: CalibrationTable; source: TableSource }>();
   /** score key → id of the table that maps it */
   private readonly active = new Map<string, string>();
+  /** liveness tables (score → APCER, BPCER), by the key RawLiveness.calibration names */
+  private readonly liveness = new Map<string, LivenessTable>();
 
-  /** The committed tables (models/calibration/), then every table in `operatorDir` (replacing by key). */
+  /**
+   * The committed tables (models/calibration/, liveness tables in its liveness/ folder), then every
+   * table in `operatorDir` (replacing by key; a table with `kind: "liveness"` is a liveness table).
+   */
   static load(opts: { dir?: string; operatorDir?: string } = {}): CalibrationRegistry {
     const reg = new CalibrationRegistry();
-    for (const t of readTables(opts.dir ?? CALIBRATION_DIR)) reg.add(t, 'package');
+    const dir = opts.dir ?? CALIBRATION_DIR;
+    for (const t of readTables(dir)) reg.add(t, 'package');
+    if (statSync(join(dir, 'liveness'), { throwIfNoEntry: false })?.isDirectory()) for (const t of readTables(join(dir, 'liveness'))) reg.add(t, 'package');
     if (opts.operatorDir) {
       const found = readTables(opts.operatorDir);
       if (found.length === 0) throw new Error(`VERIGATE_CALIBRATION_DIR ${opts.operatorDir} holds no calibration table (*.json)`);
@@ -165,9 +173,25 @@ export class CalibrationRegistry {
     return CalibrationRegistry.load({ dir });
   }
 
-  add(table: CalibrationTable, source: TableSource = 'package'): void {
-    this.tables.set(table.id, { table, source });
-    this.active.set(table.scores ?? table.id, table.id);
+  add(table: CalibrationTable | LivenessTable, source: TableSource = 'package'): void {
+    if ('kind' in table && table.kind === 'liveness') {
+      this.liveness.set(table.id, table);
+      return;
+    }
+    const match = table as CalibrationTable;
+    this.tables.set(match.id, { table: match, source });
+    this.active.set(match.scores ?? match.id, match.id);
+  }
+
+  /** The estimated APCER (share of attacks passing) at this liveness score, or null: no table for its key. */
+  livenessApcer(l: RawLiveness): number | null {
+    const table = this.liveness.get(l.calibration);
+    return table && l.scale === 'unit' ? livenessRates(table, l.score).apcer : null;
+  }
+
+  /** The liveness table that maps scores reported under `key`, if there is one. */
+  livenessTable(key: string): LivenessTable | undefined {
+    return this.liveness.get(key);
   }
 
   get(id: string): CalibrationTable {
@@ -214,14 +238,15 @@ export class CalibrationRegistry {
   }
 }
 
-function readTables(dir: string): CalibrationTable[] {
+function readTables(dir: string): Array<CalibrationTable | LivenessTable> {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`calibration folder ${dir} does not exist`);
   return readdirSync(dir)
     .filter((n) => n.endsWith('.json'))
     .sort()
     .map((f) => {
       try {
-        return validateTable(JSON.parse(readFileSync(join(dir, f), 'utf8')));
+        const json = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+        return json?.kind === 'liveness' ? validateLivenessTable(json) : validateTable(json);
       } catch (e) {
         throw new Error(`calibration table ${join(dir, f)}: ${(e as Error).message}`);
       }

@@ -29,6 +29,8 @@ export interface Answer {
   match?: UnifiedMatch;
   /** probability that the capture is a live person */
   liveness?: number;
+  /** the estimated APCER at that score (the provider's liveness table), null without a table */
+  livenessApcer?: number | null;
   /** quality findings on the images it analysed */
   quality: readonly ReasonCode[];
 }
@@ -82,7 +84,7 @@ export function decide(rules: Rules, legs: readonly LegEvidence[]): Decision {
     }
     const verdicts: Verdict[] = [];
     for (const a of leg.from) {
-      const v = check === 'match' ? judgeMatch(a.match, t, leg.minScore) : judgeLiveness(a.liveness, t);
+      const v = check === 'match' ? judgeMatch(a.match, t, leg.minScore) : judgeLiveness(a, t);
       verdicts.push(v.status);
       worsen(v.status, v.reason);
     }
@@ -93,7 +95,7 @@ export function decide(rules: Rules, legs: readonly LegEvidence[]): Decision {
       if (weakest) faceMatch = faceMatchOf(weakest.provider, weakest.match!, t);
     } else {
       const weakest = minBy(leg.from.filter((a) => a.liveness !== undefined), (a) => a.liveness!);
-      if (weakest) liveness = { provider: weakest.provider, live: weakest.liveness! >= t.livenessMin, score: weakest.liveness!, threshold: t.livenessMin };
+      if (weakest) liveness = livenessOf(weakest, t);
     }
   }
 
@@ -114,9 +116,28 @@ function judgeMatch(m: UnifiedMatch | undefined, t: Thresholds, minScore?: numbe
   return { status: 'ACCEPTED' };
 }
 
-function judgeLiveness(p: number | undefined, t: Thresholds): { status: Verdict; reason?: ReasonCode } {
-  if (p === undefined || !Number.isFinite(p)) return { status: 'INCONCLUSIVE', reason: 'EVIDENCE_MISSING' };
-  return p >= t.livenessMin ? { status: 'ACCEPTED' } : { status: 'REJECTED', reason: 'LIVENESS_FAILED' };
+function judgeLiveness(a: Answer, t: Thresholds): { status: Verdict; reason?: ReasonCode } {
+  if (a.liveness === undefined || !Number.isFinite(a.liveness)) return { status: 'INCONCLUSIVE', reason: 'EVIDENCE_MISSING' };
+  return isLive(a, t) ? { status: 'ACCEPTED' } : { status: 'REJECTED', reason: 'LIVENESS_FAILED' };
+}
+
+/** Live by the policy's attack rate where the provider has a liveness table and the policy states one, else by livenessMin. */
+function isLive(a: Answer, t: Thresholds): boolean {
+  const apcer = a.livenessApcer;
+  if (t.livenessMaxApcer !== undefined && apcer !== undefined && apcer !== null && Number.isFinite(apcer)) return apcer <= t.livenessMaxApcer;
+  return a.liveness! >= t.livenessMin;
+}
+
+function livenessOf(a: Answer, t: Thresholds): LivenessResult {
+  const byApcer = t.livenessMaxApcer !== undefined && a.livenessApcer !== undefined && a.livenessApcer !== null;
+  return {
+    provider: a.provider,
+    live: isLive(a, t),
+    score: a.liveness!,
+    threshold: t.livenessMin,
+    apcer: a.livenessApcer ?? null,
+    ...(byApcer ? { maxApcer: t.livenessMaxApcer } : {}),
+  };
 }
 
 export function faceMatchOf(provider: ProviderName, m: UnifiedMatch, t: Thresholds): FaceMatchResult {

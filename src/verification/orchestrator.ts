@@ -42,10 +42,14 @@ export interface VerificationRequest {
   /** a liveness session made by createLivenessSession: its capture stands in for the selfie */
   livenessSessionId?: string;
   digests: ImageDigests;
+  /** the tenant's daily quota (null: unlimited), charged when the check is stored */
+  checksPerDay?: number | null;
 }
 
 export interface OrchestratorOptions {
   defaultProvider: ProviderName;
+  /** this process, as the owner of the checks it runs (the sweeper tells a dead owner's checks from late ones) */
+  processId: string;
   /** a check's deadline when its policy sets none */
   timeoutMs: number;
   log: Logger;
@@ -86,7 +90,7 @@ export class Orchestrator {
 
   async run(req: VerificationRequest): Promise<CheckRecord> {
     // record: the PENDING row first (an idempotent repeat gets the stored check instead)
-    const opened = await openCheck(this.store, req, this.opts.timeoutMs);
+    const opened = await openCheck(this.store, req, { deadlineMs: this.opts.timeoutMs, owner: this.opts.processId });
     if (!opened.created) return this.repeat(opened.check, req);
     const check = opened.check;
     try {
@@ -101,6 +105,7 @@ export class Orchestrator {
       // record: result, attempts and evidence in one statement
       const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy)));
       const done = await this.store.checks.complete(check, completion, attempts);
+      if (!done) throw await this.overtaken(check);
       this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
       this.startShadows(done, { ...req, probe }, runs, policy);
       if (done.status === 'ERROR') throw clientError(done, runs);
@@ -159,6 +164,16 @@ export class Orchestrator {
       return this.store.sessions.create({ id: made.value.sessionId, tenantId, provider: name, createdAt, expiresAt: made.value.expiresAt ?? createdAt });
     }
     throw new VerigateError('PROVIDER_UNAVAILABLE', last!.message, { provider: last!.provider });
+  }
+
+  /**
+   * A check that was no longer PENDING when its result came: the sweeper ended it past its
+   * deadline (its stored ERROR stands), or it was erased (eraseSubject) while it ran.
+   */
+  private async overtaken(check: CheckRecord): Promise<VerigateError> {
+    const stored = await this.store.checks.get({ role: 'tenant', tenantId: check.tenantId }, check.id);
+    if (!stored) return new VerigateError('CONFLICT', 'this check was erased (eraseSubject) while it ran; nothing of it is stored', { checkId: check.id });
+    return new VerigateError('PROVIDER_UNAVAILABLE', `the check ran past its deadline and was ended ${stored.status}/${stored.reasons.join(',')}`, { checkId: check.id, reasons: stored.reasons });
   }
 
   /** The tenant's stored policy, or the server default's working policy for a tenant that has none. */
@@ -261,7 +276,7 @@ export class Orchestrator {
     return {
       provider,
       ...(o.match ? { match: this.calibration.unifyMatch(o.match, o.quality) } : {}),
-      ...(o.liveness ? { liveness: livenessProbability(o.liveness) } : {}),
+      ...(o.liveness ? { liveness: livenessProbability(o.liveness), livenessApcer: this.calibration.livenessApcer(o.liveness) } : {}),
       quality: o.quality,
     };
   }

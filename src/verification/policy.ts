@@ -99,6 +99,11 @@ export const PolicySchema = z
         acceptFmr: z.number().gt(0).max(1).default(1e-5),
         inconclusiveFmr: z.number().gt(0).max(1).default(1e-3),
         livenessMin: z.number().min(0).max(1).default(0.5),
+        /**
+         * the share of attacks the tenant accepts passing (estimated APCER at the score, from the
+         * provider's liveness table); where a provider has no table, livenessMin applies
+         */
+        livenessMaxApcer: z.number().min(0).max(1).optional(),
       })
       .strict()
       .refine((t) => t.acceptFmr <= t.inconclusiveFmr, { message: 'acceptFmr must not exceed inconclusiveFmr' })

@@ -6,7 +6,8 @@
  */
 import type { CheckOutcome, ProviderError, ProviderName } from '../../providers/types';
 import { VerigateError } from '../errors';
-import { LivenessSessionRefused, type CheckCompletion, type Store } from '../store/repositories';
+import { HeaderMap } from '@apollo/server';
+import { LivenessSessionRefused, QuotaExhausted, type CheckCompletion, type Store } from '../store/repositories';
 import type { CallResult } from './call';
 import type { VerificationRequest } from './orchestrator';
 import type { Leg } from './plan';
@@ -20,8 +21,12 @@ export interface LegRun {
   failure?: ProviderError;
 }
 
-/** The PENDING row (or, for an idempotent repeat, the stored check); nothing is stored when the session is refused. */
-export async function openCheck(store: Store, req: VerificationRequest, defaultDeadlineMs: number) {
+/**
+ * The PENDING row (or, for an idempotent repeat, the stored check), with the tenant's daily quota
+ * charged and its liveness session claimed in the same transaction: nothing is stored, and nothing
+ * charged, when the quota is used up or the session refused; a repeat is never charged.
+ */
+export async function openCheck(store: Store, req: VerificationRequest, defaults: { deadlineMs: number; owner: string }) {
   try {
     return await store.checks.createPending({
       tenantId: req.tenantId,
@@ -30,9 +35,15 @@ export async function openCheck(store: Store, req: VerificationRequest, defaultD
       idempotencyKey: req.idempotencyKey,
       imageDigests: req.digests,
       livenessSessionId: req.livenessSessionId,
-      defaultDeadlineMs,
+      checksPerDay: req.checksPerDay,
+      defaultDeadlineMs: defaults.deadlineMs,
+      owner: defaults.owner,
     });
   } catch (e) {
+    if (e instanceof QuotaExhausted) {
+      const http = { status: 429, headers: new HeaderMap([['retry-after', String(e.retryAfterSeconds)]]) };
+      throw new VerigateError('QUOTA_EXCEEDED', `Daily check quota of ${e.limit} used up`, { limit: 'checksPerDay', retryAfterSeconds: e.retryAfterSeconds, http });
+    }
     if (!(e instanceof LivenessSessionRefused)) throw e;
     if (e.why === 'unknown') throw new VerigateError('NOT_FOUND', 'liveness session not found: create one with createLivenessSession', { field: 'livenessSessionId' });
     if (e.why === 'used') {

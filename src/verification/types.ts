@@ -30,7 +30,12 @@ export interface LivenessResult {
   live: boolean;
   /** probability that the capture is a live person */
   score: number;
+  /** the policy's livenessMin */
   threshold: number;
+  /** estimated share of attacks that score this high (the provider's liveness table); null without a table */
+  apcer: number | null;
+  /** the policy's livenessMaxApcer, when it decided (instead of livenessMin) */
+  maxApcer?: number;
 }
 
 export interface ImageDigests {

@@ -29,14 +29,20 @@ const answerArb: fc.Arbitrary<Answer> = fc.record(
     provider: fc.constantFrom(...PROVIDER_NAMES),
     match: fc.option(matchArb, { nil: undefined, freq: 5 }),
     liveness: fc.option(livenessArb, { nil: undefined, freq: 5 }),
+    livenessApcer: fc.option(fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.constant(null)), { nil: undefined }),
     quality: findingArb,
   },
   { requiredKeys: ['provider', 'quality'] },
 );
 
 const thresholdsArb = fc
-  .record({ a: fc.double({ min: -10, max: 0, noNaN: true }), b: fc.double({ min: -10, max: 0, noNaN: true }), live: fc.double({ min: 0, max: 1, noNaN: true }) })
-  .map(({ a, b, live }) => ({ acceptFmr: 10 ** Math.min(a, b), inconclusiveFmr: 10 ** Math.max(a, b), livenessMin: live }));
+  .record({
+    a: fc.double({ min: -10, max: 0, noNaN: true }),
+    b: fc.double({ min: -10, max: 0, noNaN: true }),
+    live: fc.double({ min: 0, max: 1, noNaN: true }),
+    apcer: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
+  })
+  .map(({ a, b, live, apcer }) => ({ acceptFmr: 10 ** Math.min(a, b), inconclusiveFmr: 10 ** Math.max(a, b), livenessMin: live, ...(apcer !== undefined ? { livenessMaxApcer: apcer } : {}) }));
 
 const rulesArb: fc.Arbitrary<Rules> = fc.record({
   required: fc.subarray([...ROUTED]),
@@ -63,10 +69,15 @@ function legArb(answers: Routed[]): fc.Arbitrary<LegEvidence> {
   );
 }
 
+/** live by the policy's APCER bound where the answer has an estimate, else by livenessMin */
+const live = (a: Answer, r: Rules) =>
+  r.thresholds.livenessMaxApcer !== undefined && typeof a.livenessApcer === 'number'
+    ? a.livenessApcer <= r.thresholds.livenessMaxApcer
+    : a.liveness! >= r.thresholds.livenessMin;
 const within = (a: Answer, c: Routed, r: Rules, minScore?: number) =>
   c === 'match'
     ? a.match !== undefined && a.match.fmr <= r.thresholds.acceptFmr && (minScore === undefined || a.match.score >= minScore)
-    : a.liveness !== undefined && a.liveness >= r.thresholds.livenessMin;
+    : a.liveness !== undefined && live(a, r);
 
 describe('the evidence contract (property-based)', () => {
   it(`never accepts without every required score present and within its threshold (${RUNS} runs)`, () => {
@@ -125,7 +136,12 @@ describe('the evidence contract (property-based)', () => {
         const t = rules.thresholds;
         const strict = {
           ...rules,
-          thresholds: { acceptFmr: t.acceptFmr / 10 ** decades, inconclusiveFmr: t.inconclusiveFmr / 10 ** decades, livenessMin: t.livenessMin + (1 - t.livenessMin) * more },
+          thresholds: {
+            acceptFmr: t.acceptFmr / 10 ** decades,
+            inconclusiveFmr: t.inconclusiveFmr / 10 ** decades,
+            livenessMin: t.livenessMin + (1 - t.livenessMin) * more,
+            ...(t.livenessMaxApcer !== undefined ? { livenessMaxApcer: t.livenessMaxApcer * (1 - more) } : {}),
+          },
         };
         expect(STRICTNESS[decide(strict, legs).status]).toBeGreaterThanOrEqual(STRICTNESS[decide(rules, legs).status]);
       }),
@@ -139,7 +155,7 @@ describe('the evidence contract (property-based)', () => {
         const past = (a: Answer, c: Routed) =>
           c === 'match'
             ? a.match !== undefined && Number.isFinite(a.match.fmr) && a.match.fmr > rules.thresholds.inconclusiveFmr
-            : a.liveness !== undefined && Number.isFinite(a.liveness) && a.liveness < rules.thresholds.livenessMin;
+            : a.liveness !== undefined && Number.isFinite(a.liveness) && !live(a, rules);
         const failing = rules.required.some((c) =>
           legs.find((l) => l.answers.includes(c))?.from.some((a) => past(a, c)),
         );

@@ -334,6 +334,21 @@ describe('trustworthy verdicts', () => {
     });
   });
 
+  describe('calibrated liveness', () => {
+    it('reports the estimated APCER of every local liveness score, and decides by livenessMaxApcer when the policy states it', async () => {
+      const t = await h.tenant('calibrated-liveness');
+      const real = (await h.gql(CheckLivenessDocument, { input: { selfie: faceBase64(LIVE_SELFIE) } }, t.key)).data!.checkLiveness;
+      expect(real.liveness).toMatchObject({ provider: 'local', live: true, maxApcer: null });
+      expect(real.liveness!.apcer).toBeGreaterThanOrEqual(0);
+      await setPolicy(t.id, { strategy: { type: 'single', provider: { provider: 'local' } }, thresholds: { livenessMaxApcer: 0.05 } });
+      const strict = (await h.gql(CheckLivenessDocument, { input: { selfie: faceBase64(LIVE_SELFIE) } }, t.key)).data!.checkLiveness;
+      expect(strict.liveness).toMatchObject({ live: strict.liveness!.apcer! <= 0.05, maxApcer: 0.05 });
+      const attack = (await h.gql(CheckLivenessDocument, { input: { selfie: faceBase64(PRINT_ATTACK) } }, t.key)).data!.checkLiveness;
+      expect(attack.status).not.toBe('ACCEPTED');
+      if (attack.liveness) expect(attack.liveness.apcer!).toBeGreaterThan(0.05);
+    });
+  });
+
   describe('policy replay', () => {
     it('re-decides stored checks under a stricter policy from their stored scores, calling no provider', async () => {
       const t = await h.tenant('replay', 'facia');

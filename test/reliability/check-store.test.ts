@@ -67,11 +67,11 @@ describeEachStore('check store', (kind) => {
     const t = await store.tenants.create('complete-once');
     const { check } = await store.checks.createPending({ tenantId: t.id, kind: 'VERIFY_IDENTITY', imageDigests: {} });
     const result = { status: 'ACCEPTED' as const, reasons: [], provider: 'local' as const, faceMatch: null, liveness: null };
-    const done = await store.checks.complete(check, result, [attempt({ outcome: 'TRANSIENT', decision: null, unifiedScore: null, errorCode: 'TIMEOUT', raw: {} }), attempt()]);
+    const done = (await store.checks.complete(check, result, [attempt({ outcome: 'TRANSIENT', decision: null, unifiedScore: null, errorCode: 'TIMEOUT', raw: {} }), attempt()]))!;
     expect(done).toMatchObject({ id: check.id, status: 'ACCEPTED', provider: 'local' });
     expect(done.completedAt).toBeInstanceOf(Date);
 
-    await expect(store.checks.complete(check, { ...result, status: 'ERROR', reasons: ['INTERNAL_ERROR'] }, [attempt()])).rejects.toThrow(/not PENDING/);
+    expect(await store.checks.complete(check, { ...result, status: 'ERROR', reasons: ['INTERNAL_ERROR'] }, [attempt()])).toBeNull();
     const scope = { role: 'tenant', tenantId: t.id } as const;
     expect((await store.checks.get(scope, check.id))?.status).toBe('ACCEPTED');
     const rows = await store.checks.attemptsFor(scope, [check.id]);
@@ -150,5 +150,40 @@ describeEachStore('check store', (kind) => {
     expect((await store.checks.awaitCompletion(scope, stuck.id, Date.now() + 200))?.status).toBe('PENDING');
     const [row] = await db.query<{ evidence: unknown }>('SELECT evidence FROM checks WHERE id = $1', [check.id]);
     expect(row.evidence).toEqual({ version: 1, legs: [] });
+  });
+
+  it('sweeps checks past deadline + grace: TIMEOUT when their owner lives, INTERRUPTED when it is gone; one replica at a time', async () => {
+    const t = await store.tenants.create('sweeps');
+    const scope = { role: 'tenant', tenantId: t.id } as const;
+    const [alive, dead] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const now = new Date();
+    await store.checks.heartbeat(alive, now, now);
+    await store.checks.heartbeat(dead, new Date(now.getTime() - 600_000), new Date(now.getTime() - 600_000));
+    const pending = async (owner: string, deadlineMs: number) =>
+      (await store.checks.createPending({ tenantId: t.id, kind: 'LIVENESS', imageDigests: {}, owner, defaultDeadlineMs: deadlineMs })).check;
+    const late = await pending(alive, 100);
+    const orphan = await pending(dead, 100);
+    const running = await pending(alive, 60_000);
+    const later = new Date(now.getTime() + 5_000);
+    const waiter = store.checks.awaitCompletion(scope, orphan.id, Date.now() + 30_000);
+    // (other tests of this file leave PENDING checks too: the sweep is for every tenant)
+    const mine = new Set([late.id, orphan.id, running.id]);
+    const swept = (await store.checks.sweep(2000, new Date(later.getTime() - 10_000), later)).filter((x) => mine.has(x.id));
+    expect(swept.sort((a, b) => a.id.localeCompare(b.id))).toEqual([{ id: late.id, reason: 'TIMEOUT' }, { id: orphan.id, reason: 'INTERRUPTED' }].sort((a, b) => a.id.localeCompare(b.id)));
+    expect((await waiter)?.reasons).toEqual(['INTERRUPTED']); // woken by the sweep
+    expect((await store.checks.get(scope, running.id))?.status).toBe('PENDING'); // within its own deadline: untouched
+    expect((await store.checks.sweep(2000, later, later)).filter((x) => mine.has(x.id))).toEqual([]);
+    if (kind.name === 'postgres') {
+      // two replicas sweeping at once: the advisory lock lets one through
+      const peer = createStore(await kind.reopen!(db));
+      try {
+        await pending(dead, 1);
+        const both = await Promise.all([store.checks.sweep(0, later, new Date(later.getTime() + 1000)), peer.checks.sweep(0, later, new Date(later.getTime() + 1000))]);
+        // one of the two swept (at least the check just made), the other found the lock taken
+        expect(both.filter((x) => x.length > 0).length).toBe(1);
+      } finally {
+        await peer.db.close();
+      }
+    }
   });
 });

@@ -29,6 +29,11 @@ const DAY = 86_400;
 
 const secondsToUtcMidnight = () => DAY - (Math.floor(Date.now() / 1000) % DAY);
 
+async function postGql(h: Harness, key: string, query: string) {
+  const res = await fetch(h.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
+  return { status: res.status, json: (await res.json()) as { data?: unknown; errors: Array<{ message: string; extensions: Record<string, unknown> }> } };
+}
+
 function expectRefused(res: GqlResponse<unknown>, code: 'RATE_LIMITED' | 'QUOTA_EXCEEDED', limit?: string) {
   expect(res.status).toBe(429);
   const ext = res.errors?.[0].extensions ?? {};
@@ -174,8 +179,8 @@ describeEachStore('abuse limits', (store) => {
       expect((await list(h, t.key)).status).toBe(200);
     });
 
-    it('counts only stored checks: refused images and the quota are given back, a provider failure is not', async () => {
-      const t = await limited(h, 'quota-refunds', { checksPerDay: 2 });
+    it('charges only stored checks: refused images never, a provider failure yes, repeats and CONFLICTs never', async () => {
+      const t = await limited(h, 'quota-stored', { checksPerDay: 2 });
       const notAnImage = Buffer.from('plain text, not a picture').toString('base64');
       for (const selfie of [notAnImage, 'not base64 at all!', notAnImage]) {
         const res = await h.gql(VerifyIdentityDocument, { input: { selfie, document: faceBase64(DOCUMENT) } }, t.key);
@@ -188,9 +193,45 @@ describeEachStore('abuse limits', (store) => {
       const failed = await verify(h, t.key);
       local.behave(async (req) => outcome(req.match ? 0.99 : undefined, req.liveness ? 0.97 : undefined));
       expect(failed.errors?.[0].extensions?.checkId).toEqual(expect.any(String));
-      expect((await verify(h, t.key)).data?.verifyIdentity.status).toBe('ACCEPTED');
+      const keyed = { selfie: faceBase64(SELFIE), document: faceBase64(DOCUMENT), idempotencyKey: 'once' };
+      expect((await h.gql(VerifyIdentityDocument, { input: keyed }, t.key)).data?.verifyIdentity.status).toBe('ACCEPTED');
+      // the quota is used up, but a repeat is the stored result (free), and a CONFLICT costs nothing
+      for (let i = 0; i < 3; i++) expect((await h.gql(VerifyIdentityDocument, { input: keyed }, t.key)).data?.verifyIdentity.status).toBe('ACCEPTED');
+      const conflict = await h.gql(VerifyIdentityDocument, { input: { ...keyed, referenceId: 'someone else' } }, t.key);
+      expect(conflict.errors?.[0].extensions?.code).toBe('CONFLICT');
       expectRefused(await verify(h, t.key), 'QUOTA_EXCEEDED', 'checksPerDay');
       expect(await checksOf(t.id)).toBe(2);
+      expect(await h.app.services.store.checks.quotaUsed(t.id)).toBe(2);
+    });
+
+    it('is never exceeded by the shape of a request: one verification per request, every root field paid in full', async () => {
+      const t = await limited(h, 'quota-shapes', { checksPerDay: 2, burst: 45 });
+      const good = `{selfie: "${faceBase64(SELFIE)}", document: "${faceBase64(DOCUMENT)}"}`;
+      const bad = `{selfie: "bm90IGFuIGltYWdl", document: "${faceBase64(DOCUMENT)}"}`;
+      // a good verification beside a bad one was stored while the response had no data (the quota refunded)
+      const two = await postGql(h, t.key, `mutation { a: verifyIdentity(input: ${good}) { id } b: verifyIdentity(input: ${bad}) { id } }`);
+      expect(two.status).toBe(400);
+      expect(two.json.errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(two.json.errors[0].message).toMatch(/only root field/);
+      expect(await checksOf(t.id)).toBe(0);
+      // five mutation root fields cost 50 tokens: more than the burst of 45 ever holds, whatever the bucket
+      const five = await postGql(h, t.key, `mutation { ${[1, 2, 3, 4, 5].map((i) => `k${i}: createLivenessSession { sessionId }`).join(' ')} }`);
+      expect(five.json.errors[0].extensions.code).toBe('BAD_REQUEST');
+      expect(five.json.errors[0].message).toMatch(/costs 50 tokens/);
+      for (let i = 0; i < 2; i++) expect((await verify(h, t.key)).status).toBe(200);
+      expectRefused(await verify(h, t.key), 'QUOTA_EXCEEDED');
+      expect(await checksOf(t.id)).toBe(2);
+    });
+
+    it('keeps the daily quota across a restart, without Redis (it lives in the store)', async () => {
+      const t = await limited(h, 'quota-restart', { checksPerDay: 1 });
+      expect((await verify(h, t.key)).status).toBe(200);
+      const restarted = await start();
+      try {
+        expectRefused(await verify(restarted, t.key), 'QUOTA_EXCEEDED');
+      } finally {
+        await restarted.close();
+      }
     });
 
     it('refuses an address after too many unknown keys, before any lookup, for the rest of the minute', async () => {
@@ -288,28 +329,14 @@ describeEachStore('abuse limits', (store) => {
       expect(results.filter((r) => r.status === 429)).toHaveLength(30);
     });
 
-    it('shares the daily quota, with the same typed refusal', async () => {
-      const t = await limited(r1, 'redis-quota', { checksPerDay: 3 });
+    it('shares the daily quota between instances (it lives in their database), with the same typed refusal', async () => {
+      const t = await limited(r1, 'shared-quota', { checksPerDay: 3 });
       expect((await verify(r1, t.key)).status).toBe(200);
       expect((await verify(r2, t.key)).status).toBe(200);
       expect((await verify(r1, t.key)).status).toBe(200);
       const retry = expectRefused(await verify(r2, t.key), 'QUOTA_EXCEEDED');
       expect(Math.abs(retry - secondsToUtcMidnight())).toBeLessThanOrEqual(5);
-      const ttl = await redis.ttl(`verigate:limits:q:${t.id}`);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(secondsToUtcMidnight() + 2);
-    });
-
-    it('gives back the quota of refused images across instances', async () => {
-      const t = await limited(r1, 'redis-quota-refund', { checksPerDay: 1 });
-      const notAnImage = Buffer.from('plain text, not a picture').toString('base64');
-      for (const hh of [r1, r2, r1]) {
-        const res = await hh.gql(VerifyIdentityDocument, { input: { selfie: notAnImage, document: faceBase64(DOCUMENT) } }, t.key);
-        expect(res.errors?.[0].extensions?.code).toBe('UNSUPPORTED_IMAGE_FORMAT');
-      }
-      expect((await verify(r2, t.key)).status).toBe(200);
-      expectRefused(await verify(r1, t.key), 'QUOTA_EXCEEDED');
-      expect(await redis.hget(`verigate:limits:q:${t.id}`, 'count')).toBe('1');
+      expect(await checksOf(t.id)).toBe(3);
     });
 
     it('shares the count of failed key lookups between instances', async () => {

@@ -97,7 +97,8 @@ describeEachStore('privacy', (store) => {
       expect((await verify(badKey, images[0], images[1])).status).toBe(401);
       expect((await verify(onFacia.key, images[0].slice(0, 5000), images[1])).json.errors[0].extensions.code).toMatch(/BAD_IMAGE|UNSUPPORTED_IMAGE_FORMAT|IMAGE_TOO_LARGE/);
       expect((await postRaw(h.url, `{"query": "mutation", "variables": {"selfie": "${images[0]}"`, { authorization: `Bearer ${onFacia.key}` })).status).toBe(400);
-      expect((await postRaw(h.url, `{"query": "{ __typename }", "variables": {"x": "${images[0]}"}}`, { 'x-api-key': onRek.key })).status).toBe(200);
+      // an image-sized string where no image goes is refused (every string but an image is capped), and not logged either
+      expect((await postRaw(h.url, `{"query": "{ __typename }", "variables": {"x": "${images[0]}"}}`, { 'x-api-key': onRek.key })).status).toBe(400);
 
       // a refusal by a limit is logged (warn)
       const throttled = await h.tenant('log-throttled', 'facia');
@@ -143,7 +144,7 @@ describeEachStore('privacy', (store) => {
       (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM attempts WHERE tenant_id = $1', [tenantId]))[0].n;
     const age = (ids: string[], days: number) =>
       Promise.all([
-        db.query(`UPDATE checks SET created_at = now() - make_interval(days => $2) WHERE id = ANY($1::uuid[])`, [ids, days]),
+        db.query(`UPDATE checks SET created_at = created_at - make_interval(days => $2), deadline_at = deadline_at - make_interval(days => $2) WHERE id = ANY($1::uuid[])`, [ids, days]),
         db.query(`UPDATE attempts SET created_at = now() - make_interval(days => $2) WHERE check_id = ANY($1::uuid[])`, [ids, days]),
       ]);
 
@@ -217,6 +218,31 @@ describeEachStore('privacy', (store) => {
       expect((await h.gql(EraseSubjectDocument, { tenantId: '6f1c2d7e-0000-4000-8000-000000000000', referenceId: 'p' })).errors?.[0].extensions?.code).toBe('NOT_FOUND');
       expect((await h.gql(EraseSubjectDocument, { tenantId: a.id, referenceId: 'person-y' }, a.key)).errors?.[0].extensions?.code).toBe('FORBIDDEN');
       expect(await checksOf(a.id)).toHaveLength(1);
+    });
+
+    it('answers a check erased while it ran with a typed CONFLICT, and keeps nothing of it', async () => {
+      const t = await h.tenant('erase-in-flight');
+      let release!: () => void;
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      local.behave(async (req) => {
+        started();
+        await new Promise<void>((r) => (release = r));
+        return { match: req.match ? { score: 0.99, scale: 'unit', calibration: 'scripted/unit' } : undefined, liveness: req.liveness ? { score: 0.97, scale: 'unit', calibration: 'scripted/unit' } : undefined, quality: [], raw: {} };
+      });
+      try {
+        const pending = verify(t.key, 'person-z');
+        await running;
+        expect((await h.gql(EraseSubjectDocument, { tenantId: t.id, referenceId: 'person-z' })).data?.eraseSubject.checks).toBe(1);
+        release();
+        const res = await pending;
+        expect(res.errors?.[0].extensions?.code).toBe('CONFLICT');
+        expect(res.errors?.[0].message).toMatch(/erased/);
+        expect(await checksOf(t.id)).toEqual([]);
+        expect(await attemptsOf(t.id)).toBe(0);
+      } finally {
+        local.behave(async (req) => ({ match: req.match ? { score: 0.99, scale: 'unit', calibration: 'scripted/unit' } : undefined, liveness: req.liveness ? { score: 0.97, scale: 'unit', calibration: 'scripted/unit' } : undefined, quality: [], raw: {} }));
+      }
     });
   });
 });

@@ -49,6 +49,7 @@ export class AdminResolver {
     @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string,
     @Arg('label', { nullable: true }) label?: string,
   ) {
+    if (label !== undefined && label !== null && (label.trim().length === 0 || label.length > 200)) throw badInput('label must be 1..200 characters', 'label');
     if (role === 'tenant' && !tenantId) throw badInput('a tenant key needs tenantId', 'tenantId');
     if (role === 'admin' && tenantId) throw badInput('an admin key belongs to no tenant', 'tenantId');
     if (tenantId && !(await ctx.services.store.tenants.get(tenantId))) throw notFound('tenant');

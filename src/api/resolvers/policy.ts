@@ -8,6 +8,7 @@ import { policyWarnings } from '../../verification/plan';
 import { replayPolicy } from '../../verification/replay';
 import { matchProvider, PolicySchema, providersOf, type Policy } from '../../verification/policy';
 import { actorOf, type Context } from '../context';
+import { checkDate } from '../input-text';
 import { CapabilityCheckEnum, CheckStatusEnum, FaceMatch, Liveness, ProviderEnum, ReasonCodeEnum, Tenant } from '../types';
 
 @ObjectType({ description: "A tenant's policy; version null = the server default (no policy stored yet)" })
@@ -152,6 +153,8 @@ export class PolicyResolver {
     @Arg('first', () => Int, { defaultValue: 20 }) first = 20,
   ): Promise<PolicyReplay> {
     await requireTenant(ctx, tenantId);
+    checkDate(from, 'from');
+    checkDate(to, 'to');
     if (!(from < to)) throw badInput('from must be before to', 'from');
     if (first < 0 || first > 100) throw badInput('first must be between 0 and 100', 'first');
     const policy = parsePolicy(input);
@@ -166,6 +169,8 @@ export class PolicyResolver {
     @Ctx() ctx: Context,
   ): Promise<ProviderAgreement[]> {
     await requireTenant(ctx, tenantId);
+    checkDate(from, 'from');
+    checkDate(to, 'to');
     if (!(from < to)) throw badInput('from must be before to', 'from');
     const rows = await ctx.services.store.checks.comparableAttempts(tenantId, from, to);
     return agreementOf(rows);

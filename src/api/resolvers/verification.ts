@@ -5,6 +5,7 @@ import type { ImageInput } from '../../../providers/types';
 import { badInput } from '../../errors';
 import { parseImageInput } from '../../images';
 import { Admission } from '../../limits/bulkhead';
+import { checkDate } from '../input-text';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
 import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
@@ -96,6 +97,8 @@ export class VerificationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<CheckConnection> {
     if (first < 1 || first > MAX_PAGE) throw badInput(`first must be between 1 and ${MAX_PAGE}`, 'first');
+    checkDate(filter?.from, 'filter.from');
+    checkDate(filter?.to, 'filter.to');
     try {
       const page = await ctx.services.store.checks.list(ctx.scope, filter ?? {}, first, after ?? undefined);
       const edges = page.checks.map((c) => ({ cursor: encodeCursor(c), node: c as unknown as VerificationResult }));
@@ -154,9 +157,11 @@ async function run(
     }
   }
   // the key was found active, so its tenant exists (keys are deleted with their tenant): no read
+  const tenantId = tenantOf(ctx);
   return ctx.services.orchestrator.run({
     kind,
-    tenantId: tenantOf(ctx),
+    tenantId,
+    checksPerDay: (await ctx.services.tenantLimits.get(tenantId)).checksPerDay,
     requestId: ctx.requestId,
     referenceId: input.referenceId,
     idempotencyKey: input.idempotencyKey,

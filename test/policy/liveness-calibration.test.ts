@@ -6,7 +6,7 @@ import {
   loadLivenessTables,
   thresholdForApcer,
   validateLivenessTable,
-} from '../../providers/local/liveness-calibration';
+} from '../../src/verification/liveness-calibration';
 import { CALIBRATION_DIR } from '../../src/paths';
 
 const LIVENESS_DIR = join(CALIBRATION_DIR, 'liveness');
