@@ -24,7 +24,8 @@ import { openDb, type Db } from './store/db';
 import { migrate } from './store/migrations';
 import { createStore } from './store/repositories';
 import { CalibrationRegistry } from './verification/calibration';
-import { DEFAULT_BREAKER, HealthBook, type BreakerOptions } from './verification/health';
+import { DEFAULT_BREAKER, HealthBook, MemoryCircuits, type BreakerOptions } from './verification/health';
+import { RedisCircuits } from './verification/redis-circuits';
 import { Orchestrator } from './verification/orchestrator';
 import { Sweeper } from './verification/sweeper';
 import { ProviderRegistry } from './verification/registry';
@@ -76,7 +77,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   if (!opts.warmUpInBackground) await warmUp;
 
   const { now: breakerClock, ...breaker } = opts.breaker ?? {};
-  const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock);
+  // circuits are shared by the replicas through Redis when there is one
+  const circuits = config.REDIS_URL ? new RedisCircuits(config.REDIS_URL, `${config.VERIGATE_REDIS_PREFIX}circuits:`) : new MemoryCircuits(breakerClock);
+  const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock, circuits, log);
   const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
   const orchestrator = new Orchestrator(store, providers, calibration, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
@@ -133,6 +136,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
       await sweeper.stop();
       await apollo.stop();
       await limitStore.close();
+      await health.close();
       await orchestrator.drainShadows();
       await providers.close();
       if (ownsDb) await db.close();

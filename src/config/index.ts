@@ -28,8 +28,8 @@ export const ConfigSchema = z.object({
   /** comma-separated providers to initialise; default: local, plus facia/rekognition when configured */
   VERIGATE_PROVIDERS: optionalString,
   VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
-  /** how often the sweeper ends checks left PENDING past their deadline (0: only at start-up), and how long past it */
-  VERIGATE_SWEEP_INTERVAL_MS: int(2000, 0),
+  /** how often this process says it is alive and the sweeper ends checks no process will finish, and how long past their deadline */
+  VERIGATE_SWEEP_INTERVAL_MS: int(2000, 100),
   VERIGATE_SWEEP_GRACE_MS: int(2000, 0),
   VERIGATE_MAX_BODY_BYTES: int(30 * 1024 * 1024, 1024),
   /**
@@ -55,7 +55,7 @@ export const ConfigSchema = z.object({
   REKOGNITION_QUALITY_FILTER: z.enum(['NONE', 'AUTO', 'LOW', 'MEDIUM', 'HIGH']).default('AUTO'),
   /** GraphQL hardening (src/api/hardening.ts) and slow-client timeouts (src/server.ts) */
   VERIGATE_MAX_QUERY_DEPTH: int(10, 2),
-  VERIGATE_MAX_QUERY_COST: int(5000, 10),
+  VERIGATE_MAX_QUERY_COST: int(10000, 10),
   VERIGATE_MAX_ALIASES: int(15, 0),
   VERIGATE_MAX_ROOT_FIELDS: int(5, 1),
   VERIGATE_MAX_QUERY_TOKENS: int(2000, 100),
@@ -64,6 +64,8 @@ export const ConfigSchema = z.object({
   /** abuse limits (src/limits): defaults per tenant and per key; admins override per tenant */
   VERIGATE_LIMITS_STORE: z.enum(['memory', 'redis']).optional(),
   REDIS_URL: optionalString.pipe(z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional()),
+  /** prefix of the keys Verigate keeps in Redis besides the limits (circuit breakers), for several deployments on one Redis */
+  VERIGATE_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - (at most 64)').default('verigate:'),
   VERIGATE_TENANT_RATE_PER_MINUTE: int(60000, 1),
   VERIGATE_TENANT_BURST: int(2000, 1),
   VERIGATE_KEY_RATE_PER_MINUTE: int(60000, 1),

@@ -472,21 +472,26 @@ export class CheckRepo {
   }
 
   /**
-   * Ends the checks still PENDING `graceMs` past their deadline: ERROR/INTERRUPTED when their owner
-   * process has not been seen since `aliveSince` (it died), else ERROR/TIMEOUT; their liveness
-   * sessions are given back and their ids NOTIFYed (idempotent repeats wake with the final state).
-   * One replica at a time (a transaction-scoped advisory lock; another replica's sweep returns []).
-   * A check is never ended before its own deadline, so a replica never ends a check another runs.
+   * Ends the checks still PENDING that no process will finish: those `graceMs` past their own
+   * deadline (ERROR/TIMEOUT when their owner process still lives, ERROR/INTERRUPTED when it does not),
+   * and those whose owner process has not been seen since `aliveSince` (it died: ERROR/INTERRUPTED
+   * at once, the client has lost its answer anyway). Their liveness sessions are given back and their
+   * ids NOTIFYed (idempotent repeats wake with the final state). One replica at a time (a
+   * transaction-scoped advisory lock; another replica's sweep returns []). A live replica's check is
+   * never ended before its deadline.
    */
   async sweep(graceMs: number, aliveSince: Date, now = new Date()): Promise<Array<{ id: string; reason: 'TIMEOUT' | 'INTERRUPTED' }>> {
     return this.db.transaction(async (tx) => {
       const [{ locked }] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(7242002) AS locked');
       if (!locked) return [];
       const rows = await tx.query<{ id: string; reason: 'TIMEOUT' | 'INTERRUPTED' }>(
-        `WITH swept AS (
+        `WITH alive AS (SELECT id FROM processes WHERE seen_at >= $3),
+         swept AS (
            UPDATE checks SET status = 'ERROR', completed_at = $1,
-             reasons = ARRAY[CASE WHEN EXISTS (SELECT 1 FROM processes p WHERE p.id = checks.owner AND p.seen_at >= $3) THEN 'TIMEOUT' ELSE 'INTERRUPTED' END]
-           WHERE status = 'PENDING' AND COALESCE(deadline_at, created_at + $4 * interval '1 millisecond') + $2 * interval '1 millisecond' < $1
+             reasons = ARRAY[CASE WHEN owner IN (SELECT id FROM alive) THEN 'TIMEOUT' ELSE 'INTERRUPTED' END]
+           WHERE status = 'PENDING' AND (
+             COALESCE(deadline_at, created_at + $4 * interval '1 millisecond') + $2 * interval '1 millisecond' < $1
+             OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM alive)))
            RETURNING id, reasons[1] AS reason
          ), released AS (
            UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM swept WHERE liveness_sessions.check_id = swept.id

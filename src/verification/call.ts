@@ -102,7 +102,7 @@ export class ProviderCaller {
       const failure = new ProviderError(name, 'Unavailable', 'PROVIDER_UNAVAILABLE', `provider '${name}' is not configured on this server`);
       return { failure, record: record('UNAVAILABLE', 'NOT_CONFIGURED') };
     }
-    if (!this.opts.health.tryAcquire(name)) {
+    if (!(await this.opts.health.tryAcquire(name))) {
       const failure = new ProviderError(name, 'Unavailable', 'PROVIDER_UNAVAILABLE', `provider '${name}' is failing (circuit open)`);
       return { failure, record: record('UNAVAILABLE', 'CIRCUIT_OPEN') };
     }
@@ -120,7 +120,7 @@ export class ProviderCaller {
       result = { failure, record: record(outcome, failure.reason, failure.raw) };
     }
     const verdict = 'failure' in result ? blame(result.failure, { started, timeoutMs, usual: this.opts.health.okP95(name) }) : 'ok';
-    this.opts.health.record(name, verdict, result.record.latencyMs);
+    await this.opts.health.record(name, verdict, result.record.latencyMs);
     this.opts.metrics.providerCalls.observe({ provider: name, outcome: result.record.outcome }, result.record.latencyMs / 1000);
     return result;
   }

@@ -168,7 +168,7 @@ describeEachStore('service foundation', (store) => {
       expect(r).toMatchObject({ status: 'ACCEPTED', kind: 'VERIFY_IDENTITY', provider: 'local', referenceId: 'person-1', tenantId: a.id, reasons: [] });
       expect(r.faceMatch).toMatchObject({ matched: true, matchLevel: 8, threshold: 1e-5 });
       expect(r.faceMatch!.fmr).toBeCloseTo(1e-7, 9);
-      expect(r.liveness).toEqual({ provider: 'local', live: true, score: 0.97, threshold: 0.5 });
+      expect(r.liveness).toEqual({ provider: 'local', live: true, score: 0.97, threshold: 0.5, apcer: null, maxApcer: null });
       expect(r.imageDigests).toMatchObject({ selfie: sha(faceBytes(SELFIE)), document: sha(faceBytes(DOCUMENT)) });
       expect(r.attempts).toEqual([expect.objectContaining({ provider: 'local', role: 'primary', outcome: 'OK', raw: null })]);
       expect(local.calls[0]).toMatchObject({ match: true, liveness: true });

@@ -144,6 +144,6 @@ describe('stage call', () => {
     const tries = await caller.check({ provider: 'local', retries: 5, timeoutMs: 1 }, 'primary', req, Date.now() + 10_000, ctx);
     expect(tries.length).toBe(6);
     expect(tries.every((t) => t.record.outcome === 'TIMEOUT')).toBe(true);
-    expect(health.stats('local').state).toBe('CLOSED');
+    expect((await health.stats('local')).state).toBe('CLOSED');
   });
 });

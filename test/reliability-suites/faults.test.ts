@@ -10,7 +10,7 @@ import { createFaciaProvider } from '../../providers/facia';
 import { createLocalProvider } from '../../providers/local';
 import { createRekognitionProvider } from '../../providers/rekognition';
 import type { Db } from '../../src/store/db';
-import { CompareFacesDocument, SetTenantPolicyDocument, VerifyIdentityDocument } from '../generated/graphql';
+import { CompareFacesDocument, ProvidersDocument, SetTenantPolicyDocument, VerifyIdentityDocument } from '../generated/graphql';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import type { Fault } from '../fakes/faults';
 import { startRekognitionEmulator, type RekognitionEmulator } from '../fakes/rekognition-emulator';
@@ -211,3 +211,59 @@ function shuffle<T>(xs: T[]): T[] {
   }
   return xs;
 }
+
+describe('breakers that mean the provider', () => {
+  let db: Db;
+  let facia: FaciaEmulator;
+  let replicas: Harness[];
+  const selfie = faceBase64(SELFIE);
+  const document = faceBase64(DOCUMENT);
+  // two replicas on one database and one Redis: a prefix of their own, so no other run's circuits are theirs
+  const env = { REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', VERIGATE_REDIS_PREFIX: `test-${process.pid}-${Date.now()}:`, VERIGATE_DEFAULT_PROVIDER: 'facia' };
+
+  beforeAll(async () => {
+    db = await PGLITE.open();
+    facia = await startFaciaEmulator({ scorer: fixed });
+    const make = () =>
+      startHarness({ db, providers: [createFaciaProvider({ url: facia.url, hashId: facia.hashId, timeoutMs: 3000 })], env, breaker: { failureThreshold: 3, cooldownMs: 60_000 } });
+    replicas = [await make(), await make()];
+  });
+  afterAll(async () => {
+    for (const r of replicas ?? []) await r.close();
+    await facia?.close();
+    await PGLITE.dispose(db);
+  });
+  beforeEach(() => facia.clearFaults());
+
+  const circuit = async (h: Harness) => (await h.gql(ProvidersDocument, {})).data!.providers.find((p) => p.name === 'facia')!;
+  const verify = (h: Harness, key: string) => h.gql(VerifyIdentityDocument, { input: { selfie, document } }, key);
+
+  it('never opens on a tenant’s own tiny timeouts, nor on refused input, and other tenants are served', async () => {
+    const [r1] = replicas;
+    const hasty = await r1.tenant('hasty');
+    await r1.gql(SetTenantPolicyDocument, { tenantId: hasty.id, policy: { strategy: { type: 'single', provider: { provider: 'facia', timeoutMs: 1, retries: 5 } } } });
+    facia.inject({ kind: 'latency', ms: 50 }, { times: 100, op: 'process_face' });
+    for (let i = 0; i < 3; i++) expect((await verify(r1, hasty.key)).errors?.[0].extensions?.reasons).toEqual(['TIMEOUT']);
+    facia.clearFaults();
+    facia.inject({ kind: 'status', status: 400, body: '{"error": "Invalid or corrupt selfie image"}' }, { times: 6, op: 'process_face' });
+    const sloppy = await r1.tenant('sloppy');
+    for (let i = 0; i < 6; i++) expect((await verify(r1, sloppy.key)).errors?.[0].extensions?.code).toBe('BAD_IMAGE');
+    expect(await circuit(r1)).toMatchObject({ circuit: 'CLOSED' });
+    const other = await r1.tenant('other');
+    expect((await verify(r1, other.key)).data?.verifyIdentity.status).toBe('ACCEPTED');
+  });
+
+  it('opens on the provider’s own faults, for every replica at once (shared through Redis)', async () => {
+    const [r1, r2] = replicas;
+    const t = await r1.tenant('shared-circuit');
+    facia.inject({ kind: 'status', status: 500, body: 'down' }, { times: 3, op: 'process_face' });
+    for (let i = 0; i < 3; i++) expect((await verify(r1, t.key)).errors?.[0].extensions?.reasons).toEqual(['PROVIDER_UNAVAILABLE']);
+    expect(await circuit(r2)).toMatchObject({ circuit: 'OPEN', consecutiveFailures: 3 });
+    const calls = facia.recorder.count('process_face');
+    const refused = await verify(r2, t.key);
+    expect(refused.errors?.[0].extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+    expect(refused.errors?.[0].message).toMatch(/circuit open/);
+    expect(facia.recorder.count('process_face')).toBe(calls); // replica 2 never called Facia
+  });
+});
+

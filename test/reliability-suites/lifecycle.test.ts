@@ -39,13 +39,14 @@ describeEachStore('start-up recovery of checks left PENDING', (kind) => {
     await kind.dispose(db);
   });
 
-  it('marks old PENDING checks ERROR/INTERRUPTED at start-up, and leaves young ones and completed ones alone', async () => {
+  it('marks PENDING checks past their deadline ERROR/INTERRUPTED at start-up, and leaves young ones and completed ones alone', async () => {
     await migrate(db);
     const store = createStore(db);
     const tenant = await store.tenants.create('crashed-tenant');
     const { secret } = await store.keys.create('tenant', tenant.id);
     const pending = (ref: string) => store.checks.createPending({ tenantId: tenant.id, kind: 'VERIFY_IDENTITY', referenceId: ref, imageDigests: { selfie: 'a'.repeat(64) } });
-    const age = (id: string, ms: number) => db.query('UPDATE checks SET created_at = $2 WHERE id = $1', [id, new Date(Date.now() - ms)]);
+    const age = (id: string, ms: number) =>
+      db.query("UPDATE checks SET created_at = $2, deadline_at = $2::timestamptz + interval '20 seconds' WHERE id = $1", [id, new Date(Date.now() - ms)]);
     const { check: old } = await pending('old');
     const { check: older } = await pending('older');
     const { check: young } = await pending('young');
@@ -55,7 +56,7 @@ describeEachStore('start-up recovery of checks left PENDING', (kind) => {
     await age(older.id, 24 * 3_600_000);
     await age(done.id, 10 * 60_000);
 
-    // the app starts (provider deadline 1 s: PENDING older than 2 s is taken for a crash's leftover)
+    // the app starts: checks past their deadline (+ 2 s) with no live owner are a crash's leftovers
     const h = await startHarness({ db, providers: [scriptedProvider('local')], calibration: scriptedCalibration(), env: { VERIGATE_PROVIDER_TIMEOUT_MS: '1000' } });
     try {
       for (const c of [old, older]) {
@@ -257,7 +258,7 @@ describe('the real server process: crash and graceful drain', () => {
     }
   }, 120_000);
 
-  it('a server killed (SIGKILL) mid-check leaves a PENDING check that the next start marks ERROR/INTERRUPTED', async () => {
+  it('a server killed (SIGKILL) mid-check leaves a PENDING check that the next server ends ERROR/INTERRUPTED, long before its deadline', async () => {
     const dataDir = tmp();
     // first life: the provider never answers and the deadline is long, so the check stays PENDING
     const first = await startProcess(serverEnv(dataDir, { VERIGATE_PROVIDER_TIMEOUT_MS: '60000' }));
@@ -275,18 +276,19 @@ describe('the real server process: crash and graceful drain', () => {
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await lost).toHaveProperty('error'); // the client lost its answer with the process
 
-    // second life, a little later: PENDING older than 2 × the provider deadline (2 × 500 ms) is a crash's leftover
-    await sleep(1500);
+    // second life: the dead process stops saying it is alive; once it has missed its heartbeats
+    // (10 s), the new server's sweeper ends its check, 50 s before the check's own deadline
     facia.clearFaults();
-    const second = await startProcess(serverEnv(dataDir, { VERIGATE_PROVIDER_TIMEOUT_MS: '500' }));
+    const second = await startProcess(serverEnv(dataDir, { VERIGATE_SWEEP_INTERVAL_MS: '500' }));
     procs.push(second);
-    expect(second.log()).toMatch(/marked ERROR\/INTERRUPTED/);
-    const listed = await gqlOn(second, print(ChecksDocument), { first: 10 }, t.key);
-    expect(listed.errors).toBeUndefined();
-    const checks = listed.data.checks.edges.map((e: any) => e.node);
+    const listChecks = async () => (await gqlOn(second, print(ChecksDocument), { first: 10 }, t.key)).data.checks.edges.map((e: any) => e.node);
+    const until = Date.now() + 30_000;
+    while ((await listChecks())[0]?.status === 'PENDING' && Date.now() < until) await sleep(200);
+    const checks = await listChecks();
     expect(checks).toHaveLength(1);
     expect(checks[0]).toMatchObject({ status: 'ERROR', reasons: ['INTERRUPTED'], tenantId: t.id });
-    expect(checks[0].completedAt).toBeTruthy();
+    expect(new Date(checks[0].completedAt).getTime()).toBeLessThan(new Date(checks[0].deadlineAt).getTime());
+    expect(second.log()).toMatch(/checks no process will finish ended ERROR/);
     // and the restarted server works
     const ok = await gqlOn(second, print(VerifyIdentityDocument), { input: { selfie, document } }, t.key);
     expect(ok.data?.verifyIdentity).toMatchObject({ status: 'ACCEPTED' });

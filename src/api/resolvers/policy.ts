@@ -125,10 +125,10 @@ export class PolicyResolver {
   }
 
   @Query(() => [ProviderStatus], { description: "Circuit state, error rate and latency of each provider on this replica" })
-  providers(@Ctx() ctx: Context): ProviderStatus[] {
-    return PROVIDER_NAMES.map((name) => {
+  providers(@Ctx() ctx: Context): Promise<ProviderStatus[]> {
+    return Promise.all(PROVIDER_NAMES.map(async (name) => {
       const provider = ctx.services.providers.find(name);
-      const stats = ctx.services.health.stats(name);
+      const stats = await ctx.services.health.stats(name);
       const key = provider?.calibration?.match;
       return {
         name,
@@ -138,7 +138,7 @@ export class PolicyResolver {
         ...stats,
         matchCalibration: key ? ctx.services.calibration.describe(key) : null,
       };
-    });
+    }));
   }
 
   @Query(() => PolicyReplay, {
