@@ -122,15 +122,18 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
   const contentType = headers.get('content-type') ?? '';
   if (req.method === 'POST' && isMultipart(contentType)) {
     try {
-      body = await graphqlBodyFromMultipart(raw, contentType);
+      body = await graphqlBodyFromMultipart(raw, contentType, app.services.imageLimits.maxBytes);
     } catch (e) {
-      if (e instanceof VerigateError) return sendError(res, 400, e);
+      if (e instanceof VerigateError) return sendError(res, e.code === 'IMAGE_TOO_LARGE' ? 413 : 400, e);
       throw e;
     }
     headers.set('content-type', 'application/json'); // what Apollo gets is the parsed JSON request
   } else if (req.method === 'POST' && contentType.includes('application/json')) {
+    // an empty body is most often a shell that could not build it: a command-line argument holding
+    // a photo's base64 passes the system's argument size limit (jq --arg, curl -d "…")
+    if (raw.length === 0) return sendError(res, 400, new VerigateError('BAD_REQUEST', EMPTY_BODY));
     try {
-      body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      body = JSON.parse(raw.toString('utf8'));
     } catch {
       return sendError(res, 400, new VerigateError('BAD_REQUEST', 'Request body is not valid JSON'));
     }
@@ -173,6 +176,10 @@ function settled<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false
     (error: unknown) => ({ ok: false as const, error }),
   );
 }
+
+const EMPTY_BODY =
+  'Request body is empty: POST a JSON GraphQL request ({"query": …, "variables": …}). A shell that puts an image\'s base64 in a command-line argument ' +
+  '(jq --arg, curl -d "…") hits the argument size limit for photos over ~96 KB: read it from a file (jq --rawfile, curl -d @file) or send the image as a multipart file part';
 
 const tooLarge = (max: number) => new VerigateError('PAYLOAD_TOO_LARGE', `Request body exceeds ${max} bytes`, { maxBytes: max });
 
