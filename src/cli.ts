@@ -21,8 +21,10 @@ const USAGE = `usage: verigate <command>
   eval --pairs FILE [--json]    face-match accuracy of the local engine on labelled pairs
   eval --liveness FILE          liveness accuracy on labelled images
   calibrate --pairs FILE [--provider local|facia|rekognition] [--out table.json]
-  emulate facia|rekognition [--port N]
-                                run a provider emulator for local development`;
+  emulate facia [--port N] [--hash-id ID]
+  emulate rekognition [--port N] [--region R]
+                                run a provider emulator for local development; prints the
+                                environment (URL and credentials) to start Verigate with`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -135,21 +137,8 @@ async function keys(args: string[]): Promise<number> {
   });
 }
 
+/** The emulators are test kit (test/fakes), loaded only by this command. */
 async function emulate(args: string[]): Promise<undefined | number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' } } });
-  const port = values.port ? Number(values.port) : 0;
-  const which = positionals[0];
-  if (which === 'facia') {
-    const { startFaciaEmulator } = await import('../test/fakes/facia-emulator');
-    const emu = await startFaciaEmulator({ port });
-    out(`facia emulator on ${emu.url} (hash_id: ${emu.hashId})`);
-  } else if (which === 'rekognition') {
-    const { startRekognitionEmulator } = await import('../test/fakes/rekognition-emulator');
-    const emu = await startRekognitionEmulator({ port });
-    out(`rekognition emulator on ${emu.url} (set AWS_ENDPOINT_URL_REKOGNITION=${emu.url})`);
-  } else {
-    out('usage: verigate emulate facia|rekognition [--port N]');
-    return 2;
-  }
-  return undefined;
+  const { runEmulator } = await import('../test/fakes/run');
+  return runEmulator(args, out, (line) => process.stderr.write(`${line}\n`));
 }
