@@ -14,6 +14,7 @@ import type { Config } from './config';
 import { DEFAULT_IMAGE_LIMITS } from './images';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { Readiness, type ReadinessReport } from './observability/readiness';
 import { AuthFailureLimiter, createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
 import { purgeExpired, RetentionJob } from './privacy';
 import { createProviders } from './providers';
@@ -43,20 +44,41 @@ export interface App {
   services: Services;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
-  /** 200 on /readyz only then: store open and migrated, providers initialised and warm */
+  /** providers initialised and warm: /graphql answers NOT_READY until then */
   isReady(): boolean;
+  /** what /readyz answers: warm, the store answering, every provider healthy (src/observability/readiness.ts) */
+  readiness(): Promise<ReadinessReport>;
   /** resolves when the providers are initialised; rejects if one cannot start (e.g. a model fails its sha256) */
   warmUp: Promise<void>;
   close(): Promise<void>;
 }
 
+/** What start-up logs when no admin key exists, by store: with PGlite the CLI must wait for the server to stop. */
+const NO_ADMIN_HOW_TO = {
+  pglite: 'Stop this server, run `node bin/verigate.js keys create --admin` (it prints the key once), then start it again; or set VERIGATE_BOOTSTRAP_ADMIN_KEY (at least 24 characters) and restart.',
+  postgres: 'Run `node bin/verigate.js keys create --admin` (it prints the key once; the server may keep running), or set VERIGATE_BOOTSTRAP_ADMIN_KEY (at least 24 characters) and restart.',
+} as const;
+
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
+  // what start-up has opened so far, closed in reverse when a later step fails: a failed start
+  // must not leave the data folder locked or worker threads keeping the process alive
+  const opened: Array<() => Promise<unknown>> = [];
+  try {
+    return await assemble(config, opts, log, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function assemble(config: Config, opts: AppOptions, log: Logger, opened: Array<() => Promise<unknown>>): Promise<App> {
   const metrics = new Metrics();
   let ready = false;
 
-  const db = opts.db ?? (await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR }));
+  const db = opts.db ?? (await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR, holder: 'verigate serve' }));
   const ownsDb = !opts.db;
+  if (ownsDb) opened.push(() => db.close());
   const applied = await migrate(db);
   if (applied.length) log.info({ applied, store: db.kind }, 'migrations applied');
   const store = createStore(db);
@@ -64,10 +86,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const interrupted = await store.checks.interruptPending(new Date(Date.now() - 2 * config.VERIGATE_PROVIDER_TIMEOUT_MS));
   if (interrupted) log.warn({ interrupted }, 'checks left PENDING by an earlier process marked ERROR/INTERRUPTED');
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
+  if ((await store.keys.activeAdmins()) === 0) log.warn({ howTo: NO_ADMIN_HOW_TO[db.kind] }, `no admin API key exists: nobody can create tenants or keys. ${NO_ADMIN_HOW_TO[db.kind]}`);
 
-  const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
+  // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
+  const limitStore = createLimitStore(config);
+  opened.push(() => limitStore.close());
+  const readiness = new Readiness({ db, log, redisUrl: limitStore.kind === 'redis' ? config.REDIS_URL : undefined });
+  opened.push(() => readiness.close());
+  const providers = new ProviderRegistry((opts.providers ?? (await createProviders(config))).map((p) => readiness.watch(p)));
   // loading models and warming up takes seconds: `serve` listens meanwhile (healthz 200, readyz 503)
   const warmUp = providers.init().then(() => log.info({ providers: providers.names() }, 'providers initialised'));
+  // closing providers while they load would race their init: close waits for it to settle
+  opened.push(() => warmUp.catch(() => undefined).then(() => providers.close()));
   if (!opts.warmUpInBackground) await warmUp;
 
   const health = new HealthBook({ ...DEFAULT_BREAKER, ...opts.breaker });
@@ -78,9 +108,7 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     metrics,
     health,
   });
-  // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
   const shape = shapeLimitsFrom(config);
-  const limitStore = createLimitStore(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
   const services: Services = { config, store, orchestrator, providers, health, imageLimits: DEFAULT_IMAGE_LIMITS, log, authFailures };
 
@@ -111,7 +139,10 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   );
   retention.start();
   void warmUp.then(
-    () => (ready = true),
+    () => {
+      ready = true;
+      return readiness.warmedUp();
+    },
     () => undefined, // reported by whoever awaits app.warmUp
   );
 
@@ -120,13 +151,16 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     apollo,
     metrics,
     isReady: () => ready,
+    readiness: () => readiness.report(),
     warmUp,
     async close() {
       ready = false;
+      await readiness.close();
       await retention.stop();
       await apollo.stop();
       await limitStore.close();
       await orchestrator.drainShadows();
+      await warmUp.catch(() => undefined);
       await providers.close();
       if (ownsDb) await db.close();
     },
