@@ -17,5 +17,7 @@ module.exports = {
     ],
   },
   setupFiles: ['reflect-metadata'],
+  // after jest's summary: why tests were skipped, and what to set to run them
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
   testTimeout: 60000,
 };
