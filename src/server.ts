@@ -20,6 +20,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
+const LANDING_PAGE_CSP = "frame-ancestors 'none'";
 
 export interface RunningServer {
   server: Server;
@@ -193,6 +194,10 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     context: async () => context,
   });
   for (const [k, v] of response.headers) res.setHeader(k, v);
+  // Apollo's landing page (development only) brings its own nonce-based policy for its scripts
+  // in a <meta> tag; ours, `default-src 'none'`, would be enforced as well and block every one
+  // of them. A page keeps only what a <meta> policy cannot say.
+  if (response.headers.get('content-type')?.startsWith('text/html')) res.setHeader('content-security-policy', LANDING_PAGE_CSP);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
