@@ -73,8 +73,10 @@ export class Readiness {
         return outcome;
       } catch (e) {
         if (e instanceof ProviderError && e.kind === 'Unauthorized') {
-          if (!this.refused.has(provider.name)) this.opts.log.error({ provider: provider.name, detail: e.message }, `provider ${provider.name} refused its credentials: /readyz answers 503 until a check succeeds`);
-          this.refused.set(provider.name, `credentials refused on a check: ${e.message}`);
+          // the reason code, not the message: a provider's error text may echo what it was sent
+          const detail = `credentials refused on a check (${e.reason})`;
+          if (!this.refused.has(provider.name)) this.opts.log.error({ provider: provider.name, detail }, `provider ${provider.name} refused its credentials: /readyz answers 503 until a check succeeds`);
+          this.refused.set(provider.name, detail);
         }
         throw e;
       }
