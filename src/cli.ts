@@ -134,9 +134,11 @@ async function serve(): Promise<number | undefined> {
 /** The start-up failures a user causes and can fix, in words that say how; undefined: unexpected (logged with its stack). */
 function startupFailure(e: unknown, config: Config): string | undefined {
   if (e instanceof DataDirLocked) return `${e.message}. Stop that process first, or give this server its own VERIGATE_DATA_DIR (or share PostgreSQL: DATABASE_URL).`;
-  if (e instanceof StoreOpenError) return e.message;
+  if (e instanceof StoreOpenError || e instanceof ConfigError) return e.message;
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  if (syscall !== 'listen' && syscall !== 'getaddrinfo') return undefined;
   const where = `${config.HOST}:${config.PORT}`;
-  switch ((e as NodeJS.ErrnoException).code) {
+  switch (code) {
     case 'EADDRINUSE':
       return `${where} is already in use (another Verigate, or another program): stop it, or set PORT`;
     case 'EACCES':
@@ -145,7 +147,6 @@ function startupFailure(e: unknown, config: Config): string | undefined {
     case 'ENOTFOUND':
       return `HOST ${config.HOST} is not an address of this machine: set HOST`;
   }
-  if (e instanceof ConfigError) return e.message;
   return undefined;
 }
 
