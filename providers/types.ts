@@ -146,6 +146,11 @@ export interface Provider {
   /** 'liveness-session' providers: start a session the frontend's liveness widget runs (Rekognition Face Liveness) */
   createLivenessSession?(ctx: CallContext): Promise<{ sessionId: string; expiresAt: Date }>;
   health(ctx: CallContext): Promise<ProviderHealth>;
+  /**
+   * Proves the configured credentials with a call that costs nothing (no image is processed):
+   * throws an Unauthorized ProviderError when they are refused. Asked once, when the server warms up.
+   */
+  verifyCredentials?(ctx: CallContext): Promise<void>;
   close?(): Promise<void>;
 }
 

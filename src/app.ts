@@ -16,6 +16,7 @@ import type { Config } from './config';
 import { DEFAULT_IMAGE_LIMITS } from './images';
 import { createLogger, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { Readiness, type ReadinessReport } from './observability/readiness';
 import { AuthFailureLimiter, createLimitStore, limitsPlugin, TenantLimitsCache } from './limits';
 import { HeavyLane } from './limits/bulkhead';
 import { purgeExpired, RetentionJob } from './privacy';
@@ -48,20 +49,41 @@ export interface App {
   services: Services;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
-  /** 200 on /readyz only then: store open and migrated, providers initialised and warm */
+  /** providers initialised and warm: /graphql answers NOT_READY until then */
   isReady(): boolean;
+  /** what /readyz answers: warm, the store answering, every provider healthy (src/observability/readiness.ts) */
+  readiness(): Promise<ReadinessReport>;
   /** resolves when the providers are initialised; rejects if one cannot start (e.g. a model fails its sha256) */
   warmUp: Promise<void>;
   close(): Promise<void>;
 }
 
+/** What start-up logs when no admin key exists, by store: with PGlite the CLI must wait for the server to stop. */
+const NO_ADMIN_HOW_TO = {
+  pglite: 'Stop this server, run `node bin/verigate.js keys create --admin` (it prints the key once), then start it again; or set VERIGATE_BOOTSTRAP_ADMIN_KEY (at least 24 characters) and restart.',
+  postgres: 'Run `node bin/verigate.js keys create --admin` (it prints the key once; the server may keep running), or set VERIGATE_BOOTSTRAP_ADMIN_KEY (at least 24 characters) and restart.',
+} as const;
+
 export async function createApp(config: Config, opts: AppOptions = {}): Promise<App> {
   const log = opts.logger ?? createLogger(config.LOG_LEVEL);
+  // what start-up has opened so far, closed in reverse when a later step fails: a failed start
+  // must not leave the data folder locked or worker threads keeping the process alive
+  const opened: Array<() => Promise<unknown>> = [];
+  try {
+    return await assemble(config, opts, log, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function assemble(config: Config, opts: AppOptions, log: Logger, opened: Array<() => Promise<unknown>>): Promise<App> {
   const metrics = new Metrics();
   let ready = false;
 
-  const db = opts.db ?? (await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR }));
+  const db = opts.db ?? (await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR, holder: 'verigate serve' }));
   const ownsDb = !opts.db;
+  if (ownsDb) opened.push(() => db.close());
   const applied = await migrate(db);
   if (applied.length) log.info({ applied, store: db.kind }, 'migrations applied');
   const store = createStore(db);
@@ -70,16 +92,30 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
   const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log);
   await sweeper.sweepOnce();
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
+  if ((await store.keys.activeAdmins()) === 0) log.warn({ howTo: NO_ADMIN_HOW_TO[db.kind] }, `no admin API key exists: nobody can create tenants or keys. ${NO_ADMIN_HOW_TO[db.kind]}`);
 
+  // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
+  const limitStore = createLimitStore(config);
+  opened.push(() => limitStore.close());
+  const readiness = new Readiness({ db, log, redisUrl: limitStore.kind === 'redis' ? config.REDIS_URL : undefined });
+  opened.push(() => readiness.close());
   const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
+  readiness.watch(providers.all());
   // loading models and warming up takes seconds: `serve` listens meanwhile (healthz 200, readyz 503)
-  const warmUp = providers.init().then(() => log.info({ providers: providers.names() }, 'providers initialised'));
+  // warm: every provider initialised, its credentials proved (src/observability/readiness.ts)
+  const warmUp = providers
+    .init()
+    .then(() => log.info({ providers: providers.names() }, 'providers initialised'))
+    .then(() => readiness.warmedUp());
+  // closing providers while they load would race their init: close waits for it to settle
+  opened.push(() => warmUp.catch(() => undefined).then(() => providers.close()));
   if (!opts.warmUpInBackground) await warmUp;
 
   const { now: breakerClock, ...breaker } = opts.breaker ?? {};
   // circuits are shared by the replicas through Redis when there is one
   const circuits = config.REDIS_URL ? new RedisCircuits(config.REDIS_URL, `${config.VERIGATE_REDIS_PREFIX}circuits:`) : new MemoryCircuits(breakerClock);
   const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock, circuits, log);
+  opened.push(() => health.close());
   const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
   const orchestrator = new Orchestrator(store, providers, calibration, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
@@ -88,10 +124,9 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     log,
     metrics,
     health,
+    observe: (name, failure) => readiness.observe(name, failure),
   });
-  // hardening (src/api/hardening.ts) and abuse limits (src/limits): checked before anything executes
   const shape = shapeLimitsFrom(config);
-  const limitStore = createLimitStore(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
   const heavyLane = new HeavyLane();
   const tenantLimits = new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS);
@@ -129,15 +164,18 @@ export async function createApp(config: Config, opts: AppOptions = {}): Promise<
     apollo,
     metrics,
     isReady: () => ready,
+    readiness: () => readiness.report(),
     warmUp,
     async close() {
       ready = false;
+      await readiness.close();
       await retention.stop();
       await sweeper.stop();
       await apollo.stop();
       await limitStore.close();
       await health.close();
       await orchestrator.drainShadows();
+      await warmUp.catch(() => undefined);
       await providers.close();
       if (ownsDb) await db.close();
     },

@@ -1,17 +1,18 @@
 /** `verigate serve | migrate | keys | schema | eval | calibrate | emulate` */
 import { parseArgs } from 'node:util';
 import { printVerigateSchema } from './api/schema';
-import { createApp } from './app';
-import { ConfigError, loadConfig } from './config';
+import { createApp, type App } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
 import { createLogger } from './observability/logger';
 import { purgeExpired } from './privacy';
-import { startServer } from './server';
-import { openDb } from './store/db';
+import { listen, type ListeningServer } from './server';
+import { openDb, StoreOpenError } from './store/db';
+import { DataDirLocked } from './store/lock';
 import { migrate } from './store/migrations';
 import { createStore } from './store/repositories';
 
 const USAGE = `usage: verigate <command>
-  serve                         start the GraphQL server (default)
+  serve                         start the GraphQL server
   migrate                       apply database migrations and exit
   keys create --admin [--label L]
   keys create --tenant ID [--label L]
@@ -23,8 +24,10 @@ const USAGE = `usage: verigate <command>
   calibrate --pairs FILE [--provider local|facia|rekognition] [--out table.json]
   calibrate --liveness FILE [--degraded] [--out table.json]
                                 liveness score → APCER/BPCER table of the local engine
-  emulate facia|rekognition [--port N]
-                                run a provider emulator for local development`;
+  emulate facia [--port N] [--hash-id ID]
+  emulate rekognition [--port N] [--region R]
+                                run a provider emulator for local development; prints the
+                                environment (URL and credentials) to start Verigate with`;
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -35,7 +38,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       case 'serve':
         return await serve();
       case 'migrate':
-        return await withStore(async (store) => {
+        return await withStore('migrate', async (store) => {
           const applied = await migrate(store.db);
           out(applied.length ? `applied migrations ${applied.join(', ')} (${store.db.kind})` : `up to date (${store.db.kind})`);
           return 0;
@@ -43,7 +46,7 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
       case 'keys':
         return await keys(rest);
       case 'purge':
-        return await withStore(async (store) => {
+        return await withStore('purge', async (store) => {
           await migrate(store.db);
           const days = loadConfig().VERIGATE_RETENTION_DAYS ?? null;
           const r = await purgeExpired(store.db, store.audit, { defaultDays: days, actor: 'cli' });
@@ -59,9 +62,15 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
         return await (await import('./eval')).runCalibrate(rest, out);
       case 'emulate':
         return await emulate(rest);
-      default:
+      case 'help':
+      case '--help':
+      case '-h':
         out(USAGE);
-        return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+        return 0;
+      default:
+        // no command is a usage error too: `verigate` alone must not quietly start a server
+        process.stderr.write(`${command === undefined ? 'verigate needs a command' : `unknown command '${command}'`}\n${USAGE}\n`);
+        return 2;
     }
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -72,17 +81,38 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
   }
 }
 
-async function serve(): Promise<undefined> {
-  const config = loadConfig();
+async function serve(): Promise<number | undefined> {
+  // every line the server writes is JSON, start-up failures included
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    createLogger('info').fatal(`cannot start: ${e.message}`);
+    return 78;
+  }
   const log = createLogger(config.LOG_LEVEL);
-  const app = await createApp(config, { logger: log, warmUpInBackground: true });
-  const running = await startServer(app, config.HOST, config.PORT);
-  log.info({ url: `${running.url}/graphql`, store: app.services.store.db.kind }, 'verigate is listening; warming up');
+  let running: ListeningServer | undefined;
+  let app: App;
+  try {
+    // the port first: in use, it fails before the store is opened or a model is loaded
+    running = await listen(config, config.HOST, config.PORT);
+    log.info({ url: `${running.url}/graphql` }, 'verigate is listening; opening the store');
+    app = await createApp(config, { logger: log, warmUpInBackground: true });
+    running.attach(app);
+  } catch (e) {
+    const known = startupFailure(e, config);
+    log.fatal(known ? {} : { err: e }, `cannot start: ${known ?? (e as Error).message}`);
+    await running?.close().catch(() => undefined);
+    return e instanceof ConfigError ? 78 : 1;
+  }
+  const server = running;
+  log.info({ store: app.services.store.db.kind }, 'store open; warming up the providers');
   app.warmUp.then(
     () => log.info('verigate is ready'),
     (err) => {
       log.fatal({ err }, 'a provider could not start');
-      void running.close().finally(() => process.exit(1));
+      void server.close().finally(() => process.exit(1));
     },
   );
   let stopping = false;
@@ -90,7 +120,7 @@ async function serve(): Promise<undefined> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'draining in-flight requests, then stopping');
-    running.close().then(
+    server.close().then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, 'shutdown failed');
@@ -103,9 +133,54 @@ async function serve(): Promise<undefined> {
   return undefined;
 }
 
-async function withStore<T>(fn: (store: ReturnType<typeof createStore>) => Promise<T>): Promise<T> {
+/** The start-up failures a user causes and can fix, in words that say how; undefined: unexpected (logged with its stack). */
+function startupFailure(e: unknown, config: Config): string | undefined {
+  if (e instanceof DataDirLocked) return `${e.message}. Stop that process first, or give this server its own VERIGATE_DATA_DIR (or share PostgreSQL: DATABASE_URL).`;
+  if (e instanceof StoreOpenError || e instanceof ConfigError) return e.message;
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  if (syscall !== 'listen' && syscall !== 'getaddrinfo') return undefined;
+  const where = `${config.HOST}:${config.PORT}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `${where} is already in use (another Verigate, or another program): stop it, or set PORT`;
+    case 'EACCES':
+      return `no permission to listen on ${where} (ports below 1024 need privileges): set PORT`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+      return `HOST ${config.HOST} is not an address of this machine: set HOST`;
+  }
+  return undefined;
+}
+
+/** What to do instead when a CLI command finds the data folder held by a running server. */
+const WHILE_SERVER_RUNS: Record<string, string> = {
+  keys: 'or, while it runs, create the key through its GraphQL API with an admin key (mutation { createApiKey(role: admin) { secret } }, or role: tenant with tenantId)',
+  migrate: 'the server applies every migration itself when it starts',
+  purge: 'or, while it runs, let it purge: it does every VERIGATE_PURGE_INTERVAL_MS, and an admin can run mutation { purgeExpiredChecks { checks attempts tenants } }',
+};
+
+/** Opens the configured store for one CLI command; with PGlite, refuses (exit 1) while a server holds the folder. */
+async function withStore(command: string, fn: (store: ReturnType<typeof createStore>) => Promise<number>): Promise<number> {
   const config = loadConfig();
-  const db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR });
+  let db;
+  try {
+    db = await openDb({ databaseUrl: config.DATABASE_URL, dataDir: config.VERIGATE_DATA_DIR, holder: `verigate ${command}` });
+  } catch (e) {
+    if (e instanceof DataDirLocked) {
+      const pid = e.holder ? ` (Ctrl-C in its terminal, or kill ${e.holder.pid})` : '';
+      console.error(
+        `verigate ${command}: ${e.message}, and a second process's writes would be lost or corrupt it.\n` +
+          `Stop it first${pid}, run this command, then start it again; ${WHILE_SERVER_RUNS[command]}.\n` +
+          'With PostgreSQL (DATABASE_URL) the server and the CLI can run together.',
+      );
+      return 1;
+    }
+    if (e instanceof StoreOpenError) {
+      console.error(`verigate ${command}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
   try {
     return await fn(createStore(db));
   } finally {
@@ -123,7 +198,7 @@ async function keys(args: string[]): Promise<number> {
     out('usage: verigate keys create --admin | --tenant ID [--label L]');
     return 2;
   }
-  return withStore(async (store) => {
+  return withStore('keys', async (store) => {
     await migrate(store.db);
     if (values.tenant && !(await store.tenants.get(values.tenant))) {
       console.error(`no tenant ${values.tenant}`);
@@ -137,21 +212,8 @@ async function keys(args: string[]): Promise<number> {
   });
 }
 
+/** The emulators are test kit (test/fakes), loaded only by this command. */
 async function emulate(args: string[]): Promise<undefined | number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { port: { type: 'string' } } });
-  const port = values.port ? Number(values.port) : 0;
-  const which = positionals[0];
-  if (which === 'facia') {
-    const { startFaciaEmulator } = await import('../test/fakes/facia-emulator');
-    const emu = await startFaciaEmulator({ port });
-    out(`facia emulator on ${emu.url} (hash_id: ${emu.hashId})`);
-  } else if (which === 'rekognition') {
-    const { startRekognitionEmulator } = await import('../test/fakes/rekognition-emulator');
-    const emu = await startRekognitionEmulator({ port });
-    out(`rekognition emulator on ${emu.url} (set AWS_ENDPOINT_URL_REKOGNITION=${emu.url})`);
-  } else {
-    out('usage: verigate emulate facia|rekognition [--port N]');
-    return 2;
-  }
-  return undefined;
+  const { runEmulator } = await import('../test/fakes/run');
+  return runEmulator(args, out, (line) => process.stderr.write(`${line}\n`));
 }

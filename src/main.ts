@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-/** `node dist/src/main.js` = `verigate serve`. */
+/** `node dist/src/main.js <command>` = `verigate <command>` (src/cli.ts; no command prints the usage). */
 import { runCli } from './cli';
 
-runCli(process.argv.slice(2).length ? process.argv.slice(2) : ['serve']).then(
+runCli(process.argv.slice(2)).then(
   (code) => {
     if (code !== undefined) process.exitCode = code;
   },

@@ -5,7 +5,7 @@
  * never loads the AWS SDK, one without the local engine never loads onnxruntime.
  */
 import type { Provider, ProviderName } from '../providers/types';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 
 type Factory = (config: Config) => Promise<Provider | null>;
 
@@ -34,11 +34,11 @@ export async function createProviders(config: Config): Promise<Provider[]> {
   const providers: Provider[] = [];
   for (const name of wanted) {
     if (!(name in PROVIDER_FACTORIES)) {
-      throw new Error(`VERIGATE_PROVIDERS: unknown provider '${name}' (known: ${Object.keys(PROVIDER_FACTORIES).join(', ')})`);
+      throw new ConfigError(`VERIGATE_PROVIDERS: unknown provider '${name}' (known: ${Object.keys(PROVIDER_FACTORIES).join(', ')})`);
     }
     const provider = await PROVIDER_FACTORIES[name as ProviderName](config);
     if (provider) providers.push(provider);
-    else if (config.VERIGATE_PROVIDERS) throw new Error(`VERIGATE_PROVIDERS: provider '${name}' is listed but not configured`);
+    else if (config.VERIGATE_PROVIDERS) throw new ConfigError(`VERIGATE_PROVIDERS: provider '${name}' is listed but not configured`);
   }
   return providers;
 }

@@ -10,6 +10,7 @@ import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
 import { graphqlBodyFromMultipart, isMultipart } from './api/multipart';
 import type { App } from './app';
+import type { Config } from './config';
 import { VerigateError } from './errors';
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -19,6 +20,7 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
 };
+const LANDING_PAGE_CSP = "frame-ancestors 'none'";
 
 export interface RunningServer {
   server: Server;
@@ -27,51 +29,81 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(app: App, host: string, port: number): Promise<RunningServer> {
-  const maxBody = app.services.config.VERIGATE_MAX_BODY_BYTES;
+export interface ListeningServer extends RunningServer {
+  /** start serving this app (until then /healthz answers 200 and everything else 503) */
+  attach(app: App): void;
+}
+
+/** Listens at once, before the app exists: a port in use fails in milliseconds, not after the store and models are loaded. */
+export async function listen(config: Config, host: string, port: number): Promise<ListeningServer> {
+  let app: App | undefined;
+  const maxBody = config.VERIGATE_MAX_BODY_BYTES;
   // timeouts are enforced on each connections check: check often enough for the headers timeout
-  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(app.services.config.VERIGATE_HEADERS_TIMEOUT_MS / 4)));
+  const connectionsCheckingInterval = Math.min(30_000, Math.max(100, Math.floor(config.VERIGATE_HEADERS_TIMEOUT_MS / 4)));
   const server = createServer({ connectionsCheckingInterval }, (req, res) => {
     const started = performance.now();
     const requestId = validRequestId(req.headers['x-request-id']) ?? randomUUID();
     res.setHeader('x-request-id', requestId);
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const route = routeOf(req.url ?? '/');
-    handle(app, route, req, res, requestId, maxBody)
+    if (!app) return starting(route, res);
+    const a = app;
+    handle(a, route, req, res, requestId, maxBody)
       .catch((err) => {
-        app.services.log.error({ err, requestId }, 'request failed');
+        a.services.log.error({ err, requestId }, 'request failed');
         if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Unexpected error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
         else res.destroy();
       })
       .finally(() => {
         const seconds = (performance.now() - started) / 1000;
-        app.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, seconds);
+        a.metrics.httpRequests.observe({ route, status: String(res.statusCode) }, seconds);
         // one line per request: what, not who (no headers, no body)
-        app.services.log.debug({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+        a.services.log.debug({ requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
       });
   });
   // slow clients: headers must arrive within VERIGATE_HEADERS_TIMEOUT_MS, the whole request within VERIGATE_REQUEST_TIMEOUT_MS
-  server.headersTimeout = app.services.config.VERIGATE_HEADERS_TIMEOUT_MS;
-  server.requestTimeout = Math.max(app.services.config.VERIGATE_REQUEST_TIMEOUT_MS, server.headersTimeout);
+  server.headersTimeout = config.VERIGATE_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = Math.max(config.VERIGATE_REQUEST_TIMEOUT_MS, server.headersTimeout);
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve());
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
   return {
     server,
     url,
+    attach(a) {
+      app = a;
+    },
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      await app.close();
+      await app?.close();
     },
   };
+}
+
+export async function startServer(app: App, host: string, port: number): Promise<RunningServer> {
+  const running = await listen(app.services.config, host, port);
+  running.attach(app);
+  return running;
+}
+
+/** Before the app is attached (store opening, migrations): alive, not ready. */
+function starting(route: Route, res: ServerResponse) {
+  if (route === 'healthz') return sendJson(res, 200, { status: 'ok' });
+  if (route === 'readyz') return sendJson(res, 503, { status: 'starting' });
+  if (route === 'other') return sendJson(res, 404, { error: 'not found' });
+  res.setHeader('retry-after', '2');
+  return sendError(res, 503, new VerigateError('NOT_READY', 'Verigate is starting: opening the store'));
 }
 
 type Route = 'graphql' | 'healthz' | 'readyz' | 'metrics' | 'other';
@@ -86,8 +118,10 @@ async function handle(app: App, route: Route, req: IncomingMessage, res: ServerR
   switch (route) {
     case 'healthz':
       return sendJson(res, 200, { status: 'ok' });
-    case 'readyz':
-      return app.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'starting' });
+    case 'readyz': {
+      const r = await app.readiness();
+      return sendJson(res, r.httpStatus, r.body);
+    }
     case 'metrics':
       res.setHeader('content-type', app.metrics.registry.contentType);
       res.end(await app.metrics.registry.metrics());
@@ -122,15 +156,18 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
   const contentType = headers.get('content-type') ?? '';
   if (req.method === 'POST' && isMultipart(contentType)) {
     try {
-      body = await graphqlBodyFromMultipart(raw, contentType);
+      body = await graphqlBodyFromMultipart(raw, contentType, app.services.imageLimits.maxBytes);
     } catch (e) {
-      if (e instanceof VerigateError) return sendError(res, 400, e);
+      if (e instanceof VerigateError) return sendError(res, e.code === 'IMAGE_TOO_LARGE' ? 413 : 400, e);
       throw e;
     }
     headers.set('content-type', 'application/json'); // what Apollo gets is the parsed JSON request
   } else if (req.method === 'POST' && contentType.includes('application/json')) {
+    // an empty body is most often a shell that could not build it: a command-line argument holding
+    // a photo's base64 passes the system's argument size limit (jq --arg, curl -d "…")
+    if (raw.length === 0) return sendError(res, 400, new VerigateError('BAD_REQUEST', EMPTY_BODY));
     try {
-      body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+      body = JSON.parse(raw.toString('utf8'));
     } catch {
       return sendError(res, 400, new VerigateError('BAD_REQUEST', 'Request body is not valid JSON'));
     }
@@ -157,6 +194,10 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     context: async () => context,
   });
   for (const [k, v] of response.headers) res.setHeader(k, v);
+  // Apollo's landing page (development only) brings its own nonce-based policy for its scripts
+  // in a <meta> tag; ours, `default-src 'none'`, would be enforced as well and block every one
+  // of them. A page keeps only what a <meta> policy cannot say.
+  if (response.headers.get('content-type')?.startsWith('text/html')) res.setHeader('content-security-policy', LANDING_PAGE_CSP);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
@@ -173,6 +214,10 @@ function settled<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false
     (error: unknown) => ({ ok: false as const, error }),
   );
 }
+
+const EMPTY_BODY =
+  'Request body is empty: POST a JSON GraphQL request ({"query": …, "variables": …}). A shell that puts an image\'s base64 in a command-line argument ' +
+  '(jq --arg, curl -d "…") hits the argument size limit for photos over ~96 KB: read it from a file (jq --rawfile, curl -d @file) or send the image as a multipart file part';
 
 const tooLarge = (max: number) => new VerigateError('PAYLOAD_TOO_LARGE', `Request body exceeds ${max} bytes`, { maxBytes: max });
 

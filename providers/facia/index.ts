@@ -179,6 +179,24 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
     };
   }
 
+  /**
+   * The hash_id, proved by a /process_face call without images: Facia checks the hash_id first
+   * ("Invalid credentials", 401 → Unauthorized) and then refuses the missing images (400) without
+   * processing anything.
+   */
+  async function verifyCredentials(ctx: CallContext): Promise<void> {
+    const { status, text } = await exchange('POST', '/process_face', JSON.stringify({ hash_id: cfg.hashId }), ctx.signal);
+    if (status >= 200 && status < 300) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const e = classifyResponse(status, body, redact);
+    if (e.kind !== 'BadInput') throw e;
+  }
+
   async function health(ctx: CallContext): Promise<ProviderHealth> {
     try {
       const { status, text } = await exchange('GET', '/status_check', undefined, AbortSignal.any([ctx.signal, AbortSignal.timeout(Math.min(timeoutMs, 5000))]));
@@ -197,6 +215,7 @@ export function createFaciaProvider(cfg: FaciaConfig): Provider {
     calibration: { match: FACIA_CALIBRATION, liveness: FACIA_CALIBRATION },
     check,
     health,
+    verifyCredentials,
     close: () => pool.close(),
   };
 }

@@ -27,6 +27,7 @@
  * RawFaceMatch {score: Similarity 0..100, scale 'percent', calibration 'rekognition/default'};
  * RawLiveness {score: Confidence 0..100, scale 'percent', calibration 'rekognition/default'}.
  */
+import { randomUUID } from 'node:crypto';
 import {
   CompareFacesCommand,
   CreateFaceLivenessSessionCommand,
@@ -297,6 +298,19 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     return { sessionId: res.SessionId, expiresAt: new Date(Date.now() + LIVENESS_SESSION_TTL_MS) };
   }
 
+  /**
+   * The credentials, proved by a signed call that processes nothing: the results of a session that
+   * does not exist. "Session not found" means AWS accepted the signature; a refusal is Unauthorized.
+   */
+  async function verifyCredentials(ctx: CallContext): Promise<void> {
+    try {
+      await send('GetFaceLivenessSessionResults', new GetFaceLivenessSessionResultsCommand({ SessionId: randomUUID() }), ctx.signal);
+    } catch (e) {
+      if (e instanceof ProviderError && e.kind === 'BadInput') return;
+      throw e;
+    }
+  }
+
   /** No Rekognition call is free and permission-neutral, so health checks the region and credentials resolve. */
   async function health(): Promise<ProviderHealth> {
     try {
@@ -316,6 +330,7 @@ export function createRekognitionProvider(cfg: RekognitionConfig = {}): Rekognit
     calibration: { match: REKOGNITION_CALIBRATION, liveness: REKOGNITION_CALIBRATION },
     check,
     health,
+    verifyCredentials,
     createLivenessSession,
     close: async () => {
       if (ownsClient) client.destroy();

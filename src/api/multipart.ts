@@ -15,6 +15,7 @@
  */
 import busboy from 'busboy';
 import { VerigateError } from '../errors';
+import { formatBytes } from '../images/base64';
 
 /** more file parts than any operation has image fields: a request with more is not ours */
 const MAX_FILES = 8;
@@ -22,8 +23,12 @@ const UNSAFE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export const isMultipart = (contentType: string) => /^multipart\/form-data\b/i.test(contentType);
 
-/** The GraphQL request (`{query, variables, …}`) carried by a multipart body, files in place. */
-export async function graphqlBodyFromMultipart(raw: Buffer, contentType: string): Promise<Record<string, unknown>> {
+/**
+ * The GraphQL request (`{query, variables, …}`) carried by a multipart body, files in place. A file
+ * over `maxFileBytes` (the per-image limit) is IMAGE_TOO_LARGE here, its size in bytes as sent:
+ * past this point it is base64 text, whose length is not what the client measured.
+ */
+export async function graphqlBodyFromMultipart(raw: Buffer, contentType: string, maxFileBytes: number): Promise<Record<string, unknown>> {
   const { fields, files } = await readParts(raw, contentType);
   const operations = parseJsonField(fields, 'operations');
   if (Array.isArray(operations)) throw bad('Batched requests are not supported');
@@ -37,6 +42,14 @@ export async function graphqlBodyFromMultipart(raw: Buffer, contentType: string)
     }
     const file = files.get(name);
     if (!file) throw bad(`"map" names the file part "${name}", but the request has no such file part`);
+    if (file.length > maxFileBytes) {
+      const field = paths[0].split('.').pop();
+      throw new VerigateError(
+        'IMAGE_TOO_LARGE',
+        `Image "${field}" (file part "${name}") is too large: ${file.length} bytes (${formatBytes(file.length)}), the limit is ${maxFileBytes} bytes (${formatBytes(maxFileBytes)})`,
+        { field, bytes: file.length, maxBytes: maxFileBytes },
+      );
+    }
     const value = file.toString('base64');
     for (const path of paths) place(operations, path, value);
   }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Client, Pool, type PoolConfig } from 'pg';
+import { DataDirLocked, lockDataDir } from './lock';
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -28,7 +29,10 @@ export interface Db extends Queryable {
 class PGliteDb implements Db {
   readonly kind = 'pglite' as const;
   queries = 0;
-  constructor(private readonly pg: PGlite) {}
+  constructor(
+    private readonly pg: PGlite,
+    private readonly unlock: () => void,
+  ) {}
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     this.queries++;
@@ -51,8 +55,12 @@ class PGliteDb implements Db {
     return () => stop();
   }
 
-  close(): Promise<void> {
-    return this.pg.close();
+  async close(): Promise<void> {
+    try {
+      await this.pg.close();
+    } finally {
+      this.unlock();
+    }
   }
 }
 
@@ -144,6 +152,13 @@ export interface OpenOptions {
   /** PostgreSQL only: a schema to use (created if missing) — lets test files share one database */
   schema?: string;
   poolSize?: number;
+  /** PGlite: who takes the data folder's lock (src/store/lock.ts), e.g. "verigate serve" */
+  holder?: string;
+}
+
+/** The store cannot be opened: PostgreSQL unreachable, a data folder not creatable or not a PGlite database, … (the message says which). */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
 }
 
 export async function openDb(opts: OpenOptions): Promise<Db> {
@@ -156,17 +171,39 @@ export async function openDb(opts: OpenOptions): Promise<Db> {
       config.options = `-c search_path=${opts.schema}`;
     }
     const pool = new Pool(config);
-    await pool.query('SELECT 1');
+    try {
+      await pool.query('SELECT 1');
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw new StoreOpenError(`DATABASE_URL: cannot reach PostgreSQL (${(e as Error).message})`, { cause: e });
+    }
     return new PostgresDb(pool, config);
   }
   // PGlite keeps one folder per database; 'memory://' gives a throw-away one
   const dir = opts.dataDir ?? './data';
-  let dataDir = dir;
-  if (!dir.startsWith('memory://')) {
-    dataDir = resolve(dir, 'pglite');
-    mkdirSync(dataDir, { recursive: true });
+  if (dir.startsWith('memory://')) {
+    const pg = new PGlite(dir, { startParams: PGLITE_START });
+    await pg.waitReady;
+    return new PGliteDb(pg, () => undefined);
   }
-  const pg = new PGlite(dataDir, { startParams: PGLITE_START });
-  await pg.waitReady;
-  return new PGliteDb(pg);
+  const pgDir = resolve(dir, 'pglite');
+  let unlock: () => void;
+  try {
+    mkdirSync(pgDir, { recursive: true });
+    unlock = lockDataDir(dir, opts.holder ?? 'a Verigate process');
+  } catch (e) {
+    if (e instanceof DataDirLocked) throw e;
+    throw new StoreOpenError(`data folder ${dir} cannot be used: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const pg = new PGlite(pgDir, { startParams: PGLITE_START });
+    await pg.waitReady;
+    return new PGliteDb(pg, unlock);
+  } catch (e) {
+    unlock();
+    throw new StoreOpenError(
+      `data folder ${dir} holds no database this PGlite can open (${(e as Error).message}); is ${pgDir} a PGlite folder written by this version?`,
+      { cause: e },
+    );
+  }
 }

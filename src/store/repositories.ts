@@ -160,6 +160,12 @@ export class ApiKeyRepo {
     );
     return rows[0] ? toKey(rows[0]) : null;
   }
+
+  /** How many admin keys can be used (start-up warns when none: nobody could create tenants or keys). */
+  async activeAdmins(): Promise<number> {
+    const rows = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL");
+    return rows[0].n;
+  }
 }
 
 export interface CheckFilter {

@@ -47,6 +47,8 @@ export interface CallerOptions {
   metrics: Metrics;
   health: HealthBook;
   random?: () => number;
+  /** told of every call's end: its failure, or none (readiness watches for refused credentials) */
+  observe?: (provider: ProviderName, failure?: ProviderError) => void;
 }
 
 const OUTCOME_OF: Record<ProviderErrorKind, AttemptOutcome> = {
@@ -121,6 +123,7 @@ export class ProviderCaller {
     }
     const verdict = 'failure' in result ? blame(result.failure, { started, timeoutMs, usual: this.opts.health.okP95(name) }) : 'ok';
     await this.opts.health.record(name, verdict, result.record.latencyMs);
+    this.opts.observe?.(name, 'failure' in result ? result.failure : undefined);
     this.opts.metrics.providerCalls.observe({ provider: name, outcome: result.record.outcome }, result.record.latencyMs / 1000);
     return result;
   }

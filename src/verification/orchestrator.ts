@@ -56,6 +56,8 @@ export interface OrchestratorOptions {
   metrics: Metrics;
   health: HealthBook;
   random?: () => number;
+  /** told of every provider call's end (readiness watches for refused credentials) */
+  observe?: (provider: ProviderName, failure?: ProviderError) => void;
 }
 
 /** How long an idempotent repeat waits past the first check's deadline before answering with what is stored. */

@@ -103,6 +103,17 @@ describe('multipart uploads', () => {
     expect(res.json.errors[0].message).toMatch(/PDF/);
   });
 
+  it('a file over the per-image limit is IMAGE_TOO_LARGE in bytes as sent, not in base64 text', async () => {
+    // a real photo with 16 MB of trailing bytes (JPEG readers ignore what follows the image)
+    const big = Buffer.concat([faceBytes(SELFIE), Buffer.alloc(16_000_000 - faceBytes(SELFIE).length)]);
+    const before = await checksStored();
+    const res = await post(body([text('operations', PLACEHOLDERS), text('map', MAP), { name: 's', file: big }, { name: 'd', file: faceBytes(DOCUMENT) }]), `multipart/form-data; boundary=${BOUNDARY}`);
+    expect(res.status).toBe(413);
+    expect(res.json.errors[0].extensions).toMatchObject({ code: 'IMAGE_TOO_LARGE', field: 'selfie', bytes: 16_000_000, maxBytes: 10 * 1024 * 1024 });
+    expect(res.json.errors[0].message).toBe('Image "selfie" (file part "s") is too large: 16000000 bytes (15.3 MiB), the limit is 10485760 bytes (10.0 MiB)');
+    expect(await checksStored()).toBe(before);
+  });
+
   const ct = `multipart/form-data; boundary=${BOUNDARY}`;
   const offSpec: Array<[string, Buffer, string, RegExp]> = [
     ['no operations field', body([text('map', MAP), ...files()]), ct, /no "operations" field/],

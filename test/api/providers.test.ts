@@ -11,7 +11,7 @@ import { CheckDocument, CompareFacesDocument, CreateLivenessSessionDocument, Ver
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import type { Fault } from '../fakes/faults';
 import { startRekognitionEmulator, type RekognitionEmulator } from '../fakes/rekognition-emulator';
-import { closeLocalScorer, loadLocalScorer } from '../fakes/scorer';
+import { closeLocalScorer, defaultScorerName } from '../fakes/scorer';
 import { faceBase64, faceBytes } from '../support/faces';
 import { startHarness, type Harness } from '../support/harness';
 import { PGLITE } from '../support/stores';
@@ -30,9 +30,6 @@ describe('Facia and Rekognition tenants over HTTP', () => {
 
   beforeAll(async () => {
     db = await PGLITE.open();
-    // the emulators score with the local engine, loaded on their first request: load it first, so
-    // that no request waits for five models to load inside the adapter's 1.5 s timeout
-    await loadLocalScorer();
     facia = await startFaciaEmulator();
     rek = await startRekognitionEmulator({ sessionTtlMs: SESSION_TTL_MS });
     h = await startHarness({
@@ -43,6 +40,9 @@ describe('Facia and Rekognition tenants over HTTP', () => {
       ],
       env: { VERIGATE_DEFAULT_PROVIDER: 'facia', VERIGATE_PROVIDER_TIMEOUT_MS: '3000' },
     });
+    // the emulators score with the local engine, loaded on first use: load it now, not inside
+    // the first check's 1.5 s Facia deadline (under load that check timed out)
+    await defaultScorerName();
     faciaTenant = await h.tenant('on-facia', 'facia');
     rekTenant = await h.tenant('on-rekognition', 'rekognition');
   });

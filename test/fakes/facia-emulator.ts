@@ -17,9 +17,8 @@
  * If the scorer finds no face, the emulator answers 201 with zero scores (Facia does not document
  * this case).
  *
- * Run for local development:  `verigate emulate facia [--port N]` (src/cli.ts), or
- *   npm run build && FACIA_HASH_ID=dev node dist/test/fakes/facia-emulator.js
- * (env: PORT (default 0 = any), FACIA_HASH_ID, FACIA_READY_AFTER_MS, FACIA_REQUEST_LIMIT).
+ * Run for local development: `verigate emulate facia [--port N] [--hash-id ID]` (./run.ts), which
+ * prints the FACIA_URL and FACIA_HASH_ID to start Verigate with.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -159,7 +158,13 @@ export async function startFaciaEmulator(opts: FaciaEmulatorOptions = {}): Promi
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject); // EADDRINUSE & co. reach the caller instead of crashing the process
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -184,18 +189,3 @@ export async function startFaciaEmulator(opts: FaciaEmulatorOptions = {}): Promi
 }
 
 const round4 = (x: number) => Math.round(Math.min(1, Math.max(0, x)) * 1e4) / 1e4;
-
-if (require.main === module) {
-  const env = process.env;
-  startFaciaEmulator({
-    hashId: env.FACIA_HASH_ID,
-    port: Number(env.PORT ?? 0),
-    readyAfterMs: Number(env.FACIA_READY_AFTER_MS ?? 0),
-    requestLimit: env.FACIA_REQUEST_LIMIT ? Number(env.FACIA_REQUEST_LIMIT) : undefined,
-  }).then((emu) => {
-    process.stdout.write(`facia emulator listening on ${emu.url} (FACIA_URL=${emu.url} FACIA_HASH_ID=${emu.hashId})\n`);
-    const stop = () => void emu.close().then(() => process.exit(0));
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}

@@ -19,10 +19,9 @@
  *    → SUCCEEDED (or `{status: 'FAILED'}`).
  *  - Faults: `inject(fault, {op})` (./faults) and `injectError('ThrottlingException', {op})`.
  *
- * Run for local development: `verigate emulate rekognition [--port N]` (src/cli.ts), or
- *   npm run build && node dist/test/fakes/rekognition-emulator.js
- * then AWS_ENDPOINT_URL_REKOGNITION=<url> AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=AKIDEMULATOR
- * AWS_SECRET_ACCESS_KEY=emulator-secret (the defaults below).
+ * Run for local development: `verigate emulate rekognition [--port N] [--region R]` (./run.ts),
+ * which prints the environment to start Verigate with (REKOGNITION_REGION,
+ * AWS_ENDPOINT_URL_REKOGNITION and the emulator's key: AKIDEMULATOR / emulator-secret, below).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -303,7 +302,13 @@ export async function startRekognitionEmulator(opts: RekognitionEmulatorOptions 
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((r) => server.listen(opts.port ?? 0, '127.0.0.1', r));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject); // EADDRINUSE & co. reach the caller instead of crashing the process
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
 
   const mustGet = (id: string) => {
@@ -350,17 +355,4 @@ export async function startRekognitionEmulator(opts: RekognitionEmulatorOptions 
         server.close(() => resolve());
       }),
   };
-}
-
-if (require.main === module) {
-  startRekognitionEmulator({ port: Number(process.env.PORT ?? 0) }).then((emu) => {
-    const c = emu.credentials;
-    process.stdout.write(
-      `rekognition emulator listening on ${emu.url}\n` +
-        `  AWS_ENDPOINT_URL_REKOGNITION=${emu.url} AWS_REGION=${emu.region} AWS_ACCESS_KEY_ID=${c.accessKeyId} AWS_SECRET_ACCESS_KEY=${c.secretAccessKey}\n`,
-    );
-    const stop = () => void emu.close().then(() => process.exit(0));
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }

@@ -8,19 +8,17 @@
  *      the process exits 0, and the check is stored completed.
  * The slow/hanging provider is the Facia emulator (FACIA_URL/FACIA_HASH_ID) with injected latency.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from '../../src/store/migrations';
 import { createStore } from '../../src/store/repositories';
 import { openDb, type Db } from '../../src/store/db';
-import { PROJECT_ROOT } from '../../src/paths';
 import { CheckDocument, ChecksDocument, VerifyIdentityDocument } from '../generated/graphql';
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import { faceBase64 } from '../support/faces';
 import { ADMIN_KEY, startHarness } from '../support/harness';
+import { ensureBuilt, freshConnection, startProcess, type Proc } from '../support/process';
 import { scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
 import { describeEachStore } from '../support/stores';
 import { post, sleep } from './support';
@@ -28,7 +26,6 @@ import { print } from 'graphql';
 
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
-const MAIN = join(PROJECT_ROOT, 'dist', 'src', 'main.js');
 
 describeEachStore('start-up recovery of checks left PENDING', (kind) => {
   let db: Db;
@@ -71,93 +68,6 @@ describeEachStore('start-up recovery of checks left PENDING', (kind) => {
     }
   });
 });
-
-/** A real server process: `node dist/src/main.js serve`, its URL read from its start-up log. */
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  log: () => string;
-}
-
-async function startProcess(env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
-    cwd: PROJECT_ROOT,
-    // production, as deployed: NODE_ENV=test changes signal handling (Apollo stops itself on SIGTERM outside tests)
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const deadline = Date.now() + 60_000;
-  let url: string | undefined;
-  while (!url) {
-    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(out);
-    if (m) url = m[1];
-    else if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before serving:\n${out.slice(-2000)}`);
-    else if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start within 60 s:\n${out.slice(-2000)}`);
-    }
-    else await sleep(50);
-  }
-  // it listens before its providers are warm: wait for /readyz
-  while ((await freshConnection(url, '/readyz')).status !== 200) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready:\n${out.slice(-2000)}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not ready within 60 s:\n${out.slice(-2000)}`);
-    }
-    await sleep(50);
-  }
-  return { child, url, exited, log: () => out };
-}
-
-/** One request on a fresh connection (no keep-alive pool): resolves its status, or the connection error code. */
-function freshConnection(url: string, path = '/healthz'): Promise<{ status?: number; error?: string }> {
-  return new Promise((resolve) => {
-    const req = request(`${url}${path}`, { agent: false, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode }));
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code ?? e.message }));
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.end();
-  });
-}
-
-/** Newest mtime of the TypeScript the server is built from. */
-function newestSource(): number {
-  let newest = 0;
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      const st = statSync(p);
-      if (st.isDirectory()) walk(p);
-      else if (name.endsWith('.ts')) newest = Math.max(newest, st.mtimeMs);
-    }
-  };
-  walk(join(PROJECT_ROOT, 'src'));
-  walk(join(PROJECT_ROOT, 'providers'));
-  return newest;
-}
-
-/** dist/ as the real server runs it: built once here when missing or older than the sources. */
-function ensureBuilt(): void {
-  const built = ['main.js', 'cli.js', 'app.js', 'server.js'].map((f) => {
-    try {
-      return statSync(join(PROJECT_ROOT, 'dist', 'src', f)).mtimeMs;
-    } catch {
-      return 0;
-    }
-  });
-  if (Math.min(...built) >= newestSource()) return;
-  // tsc emits even with type errors elsewhere in the tree; what matters is a fresh dist/src
-  const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 180_000 });
-  if (statSync(MAIN, { throwIfNoEntry: false }) === undefined) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
-}
 
 describe('the real server process: crash and graceful drain', () => {
   let facia: FaciaEmulator;
