@@ -30,6 +30,7 @@ export const REASON_CODES = [
   'PROVIDER_QUOTA_EXCEEDED',
   'TIMEOUT',
   'INTERRUPTED',
+  'QUEUE_UNAVAILABLE',
   'INTERNAL_ERROR',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];

@@ -3,6 +3,7 @@
  * `createApp` is what `verigate serve` and every HTTP test start.
  */
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Provider } from '../providers/types';
@@ -29,6 +30,8 @@ import { DEFAULT_BREAKER, HealthBook, MemoryCircuits, type BreakerOptions } from
 import { RedisCircuits } from './verification/redis-circuits';
 import { Orchestrator } from './verification/orchestrator';
 import { Sweeper } from './verification/sweeper';
+import { createQueue } from './queue';
+import { DEFAULT_DELIVERER, WebhookDeliverer } from './webhooks/deliverer';
 import { ProviderRegistry } from './verification/registry';
 
 export interface AppOptions {
@@ -89,7 +92,10 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const store = createStore(db);
   // checks past their deadline, left PENDING by a crashed process (or a late one), end ERROR now and every few seconds
   const processId = randomUUID();
-  const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log);
+  // queued checks and their images in flight (src/queue): this process's, or shared through Redis
+  const { queue, images } = createQueue(config, log);
+  opened.push(() => queue.close(), () => images.close());
+  const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log, (ids) => images.delete(ids));
   await sweeper.sweepOnce();
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
   if ((await store.keys.activeAdmins()) === 0) log.warn({ howTo: NO_ADMIN_HOW_TO[db.kind] }, `no admin API key exists: nobody can create tenants or keys. ${NO_ADMIN_HOW_TO[db.kind]}`);
@@ -101,12 +107,13 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   opened.push(() => readiness.close());
   const providers = new ProviderRegistry(opts.providers ?? (await createProviders(config)));
   readiness.watch(providers.all());
-  // loading models and warming up takes seconds: `serve` listens meanwhile (healthz 200, readyz 503)
-  // warm: every provider initialised, its credentials proved (src/observability/readiness.ts)
-  const warmUp = providers
-    .init()
-    .then(() => log.info({ providers: providers.names() }, 'providers initialised'))
-    .then(() => readiness.warmedUp());
+  // loading models and warming up takes seconds: `serve` listens meanwhile (healthz 200, readyz 503);
+  // warm: every provider initialised (not in an API-only process: it runs no check), its credentials
+  // proved (src/observability/readiness.ts)
+  const runsChecks = config.VERIGATE_ROLE !== 'api';
+  const warmUp = (runsChecks ? providers.init().then(() => log.info({ providers: providers.names() }, 'providers initialised')) : Promise.resolve()).then(() =>
+    readiness.warmedUp(),
+  );
   // closing providers while they load would race their init: close waits for it to settle
   opened.push(() => warmUp.catch(() => undefined).then(() => providers.close()));
   if (!opts.warmUpInBackground) await warmUp;
@@ -117,8 +124,9 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock, circuits, log);
   opened.push(() => health.close());
   const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
-  const orchestrator = new Orchestrator(store, providers, calibration, {
+  const orchestrator = new Orchestrator(store, providers, calibration, queue, images, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
+    runsChecks,
     processId,
     timeoutMs: config.VERIGATE_PROVIDER_TIMEOUT_MS,
     log,
@@ -126,11 +134,16 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
     health,
     observe: (name, failure) => readiness.observe(name, failure),
   });
+  if (runsChecks) queue.consume((job) => orchestrator.execute(job), config.VERIGATE_QUEUE_CONCURRENCY ?? 2 * availableParallelism());
   const shape = shapeLimitsFrom(config);
   const authFailures = new AuthFailureLimiter(limitStore, config.VERIGATE_AUTH_FAILURES_PER_MINUTE, log);
   const heavyLane = new HeavyLane();
   const tenantLimits = new TenantLimitsCache(db, config, config.VERIGATE_LIMITS_CACHE_MS);
-  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, log, authFailures };
+  // the webhook outbox, sent from every process (each delivery is leased to one at a time)
+  const webhooks = new WebhookDeliverer(store.webhooks, db, { ...DEFAULT_DELIVERER, allow: config.VERIGATE_WEBHOOK_ALLOW, retryBaseMs: config.VERIGATE_WEBHOOK_RETRY_MS }, log);
+  await webhooks.start();
+  opened.push(() => webhooks.stop());
+  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, webhooks, log, authFailures };
 
   const limits = limitsPlugin({ store: limitStore, limits: tenantLimits, mutationCost: config.VERIGATE_MUTATION_COST, log });
   const production = config.NODE_ENV === 'production';
@@ -170,11 +183,15 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
       ready = false;
       await readiness.close();
       await retention.stop();
-      await sweeper.stop();
       await apollo.stop();
+      // this process's queue is finished (its checks were accepted); a shared one keeps its waiting jobs for the other workers
+      if (queue.kind === 'memory') await queue.drain();
+      await queue.close();
+      await images.close();
+      await webhooks.stop();
+      await sweeper.stop();
       await limitStore.close();
       await health.close();
-      await orchestrator.drainShadows();
       await warmUp.catch(() => undefined);
       await providers.close();
       if (ownsDb) await db.close();

@@ -1,4 +1,4 @@
-/** `verigate serve | migrate | keys | schema | eval | calibrate | emulate` */
+/** `verigate serve | worker | migrate | keys | schema | eval | calibrate | emulate` */
 import { parseArgs } from 'node:util';
 import { printVerigateSchema } from './api/schema';
 import { createApp, type App } from './app';
@@ -12,7 +12,9 @@ import { migrate } from './store/migrations';
 import { createStore } from './store/repositories';
 
 const USAGE = `usage: verigate <command>
-  serve                         start the GraphQL server
+  serve                         start the GraphQL server (VERIGATE_ROLE: all, the default, also runs
+                                checks; api hands every check to the shared queue)
+  worker                        run queued checks (VERIGATE_QUEUE=redis): the local engine loads here
   migrate                       apply database migrations and exit
   keys create --admin [--label L]
   keys create --tenant ID [--label L]
@@ -37,6 +39,8 @@ export async function runCli(argv: string[]): Promise<number | undefined> {
     switch (command) {
       case 'serve':
         return await serve();
+      case 'worker':
+        return await worker();
       case 'migrate':
         return await withStore('migrate', async (store) => {
           const applied = await migrate(store.db);
@@ -121,6 +125,44 @@ async function serve(): Promise<number | undefined> {
     stopping = true;
     log.info({ signal }, 'draining in-flight requests, then stopping');
     server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return undefined;
+}
+
+/** A process that only runs queued checks: no HTTP, stops on SIGTERM/SIGINT once its running checks end. */
+async function worker(): Promise<number | undefined> {
+  let config: Config;
+  try {
+    config = loadConfig({ ...process.env, VERIGATE_ROLE: 'worker' });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    createLogger('info').fatal(`cannot start: ${e.message}`);
+    return 78;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  let app: App;
+  try {
+    app = await createApp(config, { logger: log });
+  } catch (e) {
+    const known = startupFailure(e, config);
+    log.fatal(known ? {} : { err: e }, `cannot start: ${known ?? (e as Error).message}`);
+    return e instanceof ConfigError ? 78 : 1;
+  }
+  log.info({ store: app.services.store.db.kind, queue: config.VERIGATE_QUEUE }, 'verigate worker is running queued checks');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'finishing the running checks, then stopping');
+    app.close().then(
       () => process.exit(0),
       (err) => {
         log.error({ err }, 'shutdown failed');

@@ -86,7 +86,7 @@ describe('README.md', () => {
   it('has a start command, examples, and no block left unaccounted for', () => {
     expect(start?.heading).toBe('Set-up (two commands)');
     expect(blocks.filter((b) => firstLine(b) in NOT_RUN).map(firstLine).sort()).toEqual(Object.keys(NOT_RUN).sort());
-    expect(examples.map((b) => b.heading)).toEqual(['Using it', 'Limits, hardening and privacy']);
+    expect(examples.map((b) => b.heading)).toEqual(['Using it', 'Policies', 'Limits, hardening and privacy']);
     expect(examples[0].code).toContain('http://127.0.0.1:4000/graphql'); // the later blocks use its gql()
   });
 
@@ -124,11 +124,13 @@ describe('README.md', () => {
       expect(answers.filter((a) => a.errors || !a.data)).toEqual([]);
 
       const fields = answers.map((a) => Object.keys(a.data!)[0]);
-      expect(fields).toEqual(['createTenant', 'createApiKey', 'verifyIdentity', 'verifyIdentity', 'checks', 'setTenantProvider', 'setTenantLimits', 'tenantLimits']);
+      expect(fields).toEqual(['createTenant', 'createApiKey', 'verifyIdentity', 'verifyIdentity', 'checks', 'setTenantProvider', 'replayPolicy', 'setTenantLimits', 'tenantLimits']);
       const [viaJson, viaFiles] = answers.filter((a) => a.data!.verifyIdentity).map((a) => a.data!.verifyIdentity);
       expect(viaJson).toMatchObject({ status: 'ACCEPTED', reasons: [], liveness: { live: true } });
       expect(viaFiles).toMatchObject({ status: 'ACCEPTED' });
       expect(answers[4].data!.checks.edges.map((e: any) => e.node.id).sort()).toEqual([viaJson.id, viaFiles.id].sort());
+      // the replay re-decided both stored checks from their evidence
+      expect(answers[6].data!.replayPolicy).toMatchObject({ checks: 2, replayed: 2, withoutEvidence: 0 });
     } finally {
       process.kill(-server.child.pid!, 'SIGTERM');
       await server.exited;

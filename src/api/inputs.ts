@@ -15,6 +15,8 @@ export class VerifyIdentityInput {
   referenceId?: string;
   @Field({ nullable: true, description: 'A repeat of the same request with the same key returns the stored result without calling providers again; the same key with other content is a CONFLICT' })
   idempotencyKey?: string;
+  @Field({ defaultValue: false, description: 'Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query' })
+  async!: boolean;
 }
 
 @InputType()
@@ -25,6 +27,8 @@ export class CheckLivenessInput {
   livenessSessionId?: string;
   @Field({ nullable: true }) referenceId?: string;
   @Field({ nullable: true }) idempotencyKey?: string;
+  @Field({ defaultValue: false, description: 'Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query' })
+  async!: boolean;
 }
 
 @InputType()
@@ -33,6 +37,8 @@ export class CompareFacesInput {
   @Field({ description: 'The largest face is compared' }) target!: string;
   @Field({ nullable: true }) referenceId?: string;
   @Field({ nullable: true }) idempotencyKey?: string;
+  @Field({ defaultValue: false, description: 'Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query' })
+  async!: boolean;
 }
 
 @InputType()

@@ -7,8 +7,9 @@ import { PolicyResolver, TenantResolver } from './resolvers/policy';
 import { LimitsResolver } from '../limits/resolver';
 import { PrivacyResolver } from '../privacy/resolver';
 import { VerificationResolver } from './resolvers/verification';
+import { WebhookResolver } from './resolvers/webhooks';
 
-export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver] as const;
+export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver, WebhookResolver] as const;
 
 export function buildVerigateSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: RESOLVERS, authChecker, validate: false });

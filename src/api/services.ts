@@ -10,6 +10,7 @@ import type { Orchestrator } from '../verification/orchestrator';
 import type { HealthBook } from '../verification/health';
 import type { ProviderRegistry } from '../verification/registry';
 import type { ImageLimits } from '../images';
+import type { WebhookDeliverer } from '../webhooks/deliverer';
 
 export interface Services {
   config: Config;
@@ -25,6 +26,8 @@ export interface Services {
   /** each tenant's effective limits (its daily quota is charged where the check is stored) */
   tenantLimits: TenantLimitsCache;
   log: Logger;
+  /** sends the webhook outbox (src/webhooks/deliverer.ts); wake it when a delivery becomes due */
+  webhooks?: WebhookDeliverer;
   /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */
   authFailures?: AuthFailureLimiter;
 }

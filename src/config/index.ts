@@ -28,6 +28,24 @@ export const ConfigSchema = z.object({
   /** comma-separated providers to initialise; default: local, plus facia/rekognition when configured */
   VERIGATE_PROVIDERS: optionalString,
   VERIGATE_PROVIDER_TIMEOUT_MS: int(20000, 1),
+  /**
+   * What this process does: `all` (the default: API and checks), `api` (GraphQL only: every check
+   * goes to the shared queue) or `worker` (runs queued checks; the local engine loads only here)
+   */
+  VERIGATE_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  /** where queued checks wait: `memory` (this process) or `redis` (BullMQ, shared by processes) */
+  VERIGATE_QUEUE: z.enum(['memory', 'redis']).default('memory'),
+  /** checks a process runs at once from the queue (default: two per core) */
+  VERIGATE_QUEUE_CONCURRENCY: z.coerce.number().int().min(1).max(256).optional(),
+  /** base64 of 32 bytes: the AES-256-GCM key of images waiting in Redis for a worker (required in production with VERIGATE_QUEUE=redis) */
+  VERIGATE_IMAGE_KEY: optionalString,
+  /** hosts and CIDRs webhooks may be delivered to although private or local (comma-separated; e.g. 10.0.0.0/8,hooks.internal) */
+  VERIGATE_WEBHOOK_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+  /** the wait before a failed webhook delivery's second attempt (then ×3 each time, at most an hour, for 24 h) */
+  VERIGATE_WEBHOOK_RETRY_MS: int(10_000, 10),
   /** how often this process says it is alive and the sweeper ends checks no process will finish, and how long past their deadline */
   VERIGATE_SWEEP_INTERVAL_MS: int(2000, 100),
   VERIGATE_SWEEP_GRACE_MS: int(2000, 0),
@@ -80,6 +98,16 @@ export const ConfigSchema = z.object({
   VERIGATE_PURGE_INTERVAL_MS: int(3_600_000, 0),
 }).superRefine((c, ctx) => {
   if (c.VERIGATE_LIMITS_STORE === 'redis' && !c.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when VERIGATE_LIMITS_STORE=redis' });
+  if (c.VERIGATE_QUEUE === 'redis' && !c.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when VERIGATE_QUEUE=redis' });
+  if (c.VERIGATE_ROLE !== 'all' && !c.DATABASE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: `is required when VERIGATE_ROLE=${c.VERIGATE_ROLE}: API and worker processes share one PostgreSQL (an embedded PGlite folder belongs to one process)` });
+  }
+  if (c.VERIGATE_ROLE !== 'all' && c.VERIGATE_QUEUE !== 'redis') {
+    ctx.addIssue({ code: 'custom', path: ['VERIGATE_QUEUE'], message: `must be redis when VERIGATE_ROLE=${c.VERIGATE_ROLE}: API and worker processes meet only through the shared queue` });
+  }
+  if (c.NODE_ENV === 'production' && c.VERIGATE_QUEUE === 'redis' && !c.VERIGATE_IMAGE_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['VERIGATE_IMAGE_KEY'], message: 'is required in production with VERIGATE_QUEUE=redis: images waiting for a worker are encrypted with it (openssl rand -base64 32)' });
+  }
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -26,10 +26,11 @@ export interface PurgeResult extends Deleted {
 
 const DAY_MS = 86_400_000;
 
-/** Deletes these checks' attempts, then the checks; counts both. */
+/** Deletes these checks' attempts and webhook deliveries (they carry the result), then the checks; counts checks and attempts. */
 async function deleteChecks(tx: Queryable, where: string, params: unknown[]): Promise<Deleted> {
   const ids = (await tx.query<{ id: string }>(`SELECT id FROM checks WHERE ${where} FOR UPDATE SKIP LOCKED`, params)).map((r) => r.id);
   if (ids.length === 0) return { checks: 0, attempts: 0 };
+  await tx.query('DELETE FROM webhook_deliveries WHERE check_id = ANY($1::uuid[])', [ids]);
   const [a] = await tx.query<{ n: number }>(
     'WITH d AS (DELETE FROM attempts WHERE check_id = ANY($1::uuid[]) RETURNING 1) SELECT count(*)::int AS n FROM d',
     [ids],

@@ -132,11 +132,51 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
         PRIMARY KEY (tenant_id, day)
       );
       ALTER TABLE checks ADD COLUMN owner uuid;
+      ALTER TABLE checks ADD COLUMN queued boolean NOT NULL DEFAULT false;
       CREATE TABLE processes (
         id uuid PRIMARY KEY,
         started_at timestamptz NOT NULL,
         seen_at timestamptz NOT NULL
       )
+    `,
+  },
+  {
+    id: 5,
+    name: 'webhook endpoints and the outbox of deliveries',
+    sql: `
+      CREATE TABLE webhook_endpoints (
+        id uuid PRIMARY KEY,
+        tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+        url text NOT NULL,
+        events text[] NOT NULL,
+        description text,
+        secret text NOT NULL,
+        created_at timestamptz NOT NULL,
+        created_by text NOT NULL,
+        deleted_at timestamptz
+      );
+      CREATE INDEX webhook_endpoints_tenant ON webhook_endpoints (tenant_id) WHERE deleted_at IS NULL;
+      CREATE TABLE webhook_deliveries (
+        id uuid PRIMARY KEY,
+        endpoint_id uuid NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+        tenant_id uuid NOT NULL,
+        check_id uuid NOT NULL,
+        event_id uuid NOT NULL,
+        event_type text NOT NULL,
+        payload jsonb NOT NULL,
+        status text NOT NULL DEFAULT 'PENDING',
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL,
+        last_status integer,
+        last_error text,
+        last_latency_ms integer,
+        created_at timestamptz NOT NULL,
+        delivered_at timestamptz,
+        failed_at timestamptz
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'PENDING';
+      CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at DESC, id DESC);
+      CREATE INDEX webhook_deliveries_check ON webhook_deliveries (check_id)
     `,
   },
 ];

@@ -17,6 +17,7 @@ import type {
 } from '../verification/types';
 import { PolicySchema, type Policy, type StoredPolicy } from '../verification/policy';
 import type { Db, Queryable } from './db';
+import { WebhookRepo } from './webhooks';
 
 export interface Tenant {
   id: string;
@@ -189,8 +190,10 @@ export interface NewCheck {
   defaultDeadlineMs?: number;
   /** the tenant's checks per UTC day: charged in the transaction that stores the check, never for a repeat */
   checksPerDay?: number | null;
-  /** the process running the check (the sweeper tells a dead owner's checks from late ones) */
-  owner?: string;
+  /** the process running the check (the sweeper tells a dead owner's checks from late ones); null: not yet taken */
+  owner?: string | null;
+  /** handed to the shared queue: a worker that dies leaves it to the queue to run again, not to the sweeper */
+  queued?: boolean;
 }
 
 /** The tenant's daily quota is used up: nothing was stored. */
@@ -223,6 +226,27 @@ export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider
   /** what the decision was made from (replayPolicy); null when no provider answered */
   evidence?: StoredEvidence | null;
 };
+
+/**
+ * The webhook outbox, as a CTE of the statement that ends a check: one delivery per endpoint of the
+ * check's tenant that takes the event (check.completed, or check.failed for ERROR), written in the
+ * same transaction as the result, so no event is lost. The payload is the unified result (never raw
+ * provider numbers, never images); the event id is derived from the check and the event type, so a
+ * delivery tried again, or redelivered, carries the same id (receivers deduplicate on it).
+ */
+function outbox(done: string, at: string): string {
+  const type = `CASE WHEN d.status = 'ERROR' THEN 'check.failed' ELSE 'check.completed' END`;
+  const eventId = `md5(d.id::text || ':' || ${type})::uuid`;
+  return `outbox AS (
+    INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, check_id, event_id, event_type, payload, next_attempt_at, created_at)
+    SELECT gen_random_uuid(), e.id, d.tenant_id, d.id, ${eventId}, ${type},
+      jsonb_build_object('id', ${eventId}, 'type', ${type}, 'createdAt', ${at}::timestamptz, 'data', jsonb_build_object('check', jsonb_build_object(
+        'id', d.id, 'tenantId', d.tenant_id, 'referenceId', d.reference_id, 'kind', d.kind, 'status', d.status, 'reasons', to_jsonb(d.reasons),
+        'provider', d.provider, 'faceMatch', d.face_match, 'liveness', d.liveness, 'createdAt', d.created_at, 'completedAt', d.completed_at))),
+      ${at}, ${at}
+    FROM ${done} d JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.deleted_at IS NULL AND (${type}) = ANY(e.events)
+  )`;
+}
 
 /** NOTIFY channel on which a completed check's id is announced (idempotent repeats wait on it). */
 export const CHECK_DONE_CHANNEL = 'verigate_check_done';
@@ -302,9 +326,9 @@ export class CheckRepo {
     const rows = await q.query(
       `WITH p AS (SELECT * FROM policies WHERE tenant_id = $2 ORDER BY version DESC LIMIT 1),
        created AS (
-         INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, liveness_session_id, created_at, deadline_at, owner)
+         INSERT INTO checks (id, tenant_id, reference_id, idempotency_key, kind, status, image_digests, liveness_session_id, created_at, deadline_at, owner, queued)
          SELECT $1, $2, $3, $4, $5, 'PENDING', $6, $7, $8,
-                $8::timestamptz + COALESCE((SELECT (policy->>'deadlineMs')::int FROM p), $9::int) * interval '1 millisecond', $10
+                $8::timestamptz + COALESCE((SELECT (policy->>'deadlineMs')::int FROM p), $9::int) * interval '1 millisecond', $10, $11
          ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING *
        )
        SELECT created.*, p.version AS policy_version, p.policy AS policy_document, p.author AS policy_author, p.created_at AS policy_created_at
@@ -320,6 +344,7 @@ export class CheckRepo {
         now,
         c.defaultDeadlineMs ?? DEFAULT_DEADLINE_MS,
         c.owner ?? null,
+        c.queued ?? false,
       ],
     );
     const r = rows[0];
@@ -350,7 +375,7 @@ export class CheckRepo {
          -- a check that ended without a verdict gives its liveness session back (single use means one verdict)
          UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM done
          WHERE liveness_sessions.check_id = done.id AND done.status = 'ERROR'
-       )
+       ), ${outbox('done', '$8')}
        SELECT done.*, pg_notify('${CHECK_DONE_CHANNEL}', done.id::text) AS notified FROM done`,
       [
         check.id,
@@ -497,16 +522,30 @@ export class CheckRepo {
              reasons = ARRAY[CASE WHEN owner IN (SELECT id FROM alive) THEN 'TIMEOUT' ELSE 'INTERRUPTED' END]
            WHERE status = 'PENDING' AND (
              COALESCE(deadline_at, created_at + $4 * interval '1 millisecond') + $2 * interval '1 millisecond' < $1
-             OR (owner IS NOT NULL AND owner NOT IN (SELECT id FROM alive)))
+             OR (owner IS NOT NULL AND NOT queued AND owner NOT IN (SELECT id FROM alive)))
            RETURNING id, reasons[1] AS reason
          ), released AS (
            UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM swept WHERE liveness_sessions.check_id = swept.id
-         )
+         ), ended AS (
+           SELECT * FROM checks WHERE id IN (SELECT id FROM swept)
+         ), ${outbox('(SELECT c.id, c.tenant_id, c.reference_id, c.kind, \'ERROR\'::text AS status, ARRAY[s.reason] AS reasons, c.provider, c.face_match, c.liveness, c.created_at, $1::timestamptz AS completed_at FROM ended c JOIN swept s ON s.id = c.id)', '$1')}
          SELECT id, reason, pg_notify('${CHECK_DONE_CHANNEL}', id::text) AS notified FROM swept`,
         [now, graceMs, aliveSince, DEFAULT_DEADLINE_MS],
       );
       return rows.map((r) => ({ id: r.id, reason: r.reason }));
     });
+  }
+
+  /** A PENDING check taken by process `owner` to run it; null when it is no longer PENDING. */
+  async claim(id: string, owner: string): Promise<CheckRecord | null> {
+    const rows = await this.db.query("UPDATE checks SET owner = $2 WHERE id = $1 AND status = 'PENDING' RETURNING *", [id, owner]);
+    return rows[0] ? toCheck(rows[0]) : null;
+  }
+
+  /** The tenant's checks waiting in the shared queue (a new job's turn among the tenant's). */
+  async queuedBacklog(tenantId: string): Promise<number> {
+    const [{ n }] = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM checks WHERE tenant_id = $1 AND status = 'PENDING' AND queued AND owner IS NULL", [tenantId]);
+    return n;
   }
 
   /** This process is alive (the sweeper's test of a check's owner). */
@@ -681,6 +720,7 @@ export class LivenessSessionRepo {
 
 export interface Store {
   db: Db;
+  webhooks: WebhookRepo;
   tenants: TenantRepo;
   policies: PolicyRepo;
   keys: ApiKeyRepo;
@@ -691,6 +731,7 @@ export interface Store {
 
 export const createStore = (db: Db): Store => ({
   db,
+  webhooks: new WebhookRepo(db),
   tenants: new TenantRepo(db),
   policies: new PolicyRepo(db),
   keys: new ApiKeyRepo(db),

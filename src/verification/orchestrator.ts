@@ -24,6 +24,8 @@ import { decide, rulesOf, type Answer, type LegEvidence } from './decide';
 import type { HealthBook } from './health';
 import { explainExclusions, plan, type Leg, type Plan, type PlanFacts } from './plan';
 import { CLOUD_PROVIDERS, policyForProvider, routeOf, stepsOf, type Policy, type StoredPolicy } from './policy';
+import type { CheckJob, CheckQueue } from '../queue/check-queue';
+import type { CheckImages, ImageStash } from '../queue/image-stash';
 import { evidenceOf, failedCompletion, openCheck, type LegRun } from './record';
 import type { ProviderRegistry } from './registry';
 import type { AttemptRole, CheckKind, CheckRecord, ImageDigests, LivenessSessionRecord, StoredEvidence } from './types';
@@ -48,6 +50,8 @@ export interface VerificationRequest {
 
 export interface OrchestratorOptions {
   defaultProvider: ProviderName;
+  /** this process runs checks (VERIGATE_ROLE all or worker); an API-only process hands every check to the queue */
+  runsChecks: boolean;
   /** this process, as the owner of the checks it runs (the sweeper tells a dead owner's checks from late ones) */
   processId: string;
   /** a check's deadline when its policy sets none */
@@ -62,6 +66,10 @@ export interface OrchestratorOptions {
 
 /** How long an idempotent repeat waits past the first check's deadline before answering with what is stored. */
 const REPEAT_GRACE_MS = 5000;
+/** Images of a queued check outlive its deadline by this much (time for the sweeper to end it). */
+const STASH_MARGIN_MS = 30_000;
+/** How long a decided check's images wait for its shadow job. */
+const SHADOW_TTL_MS = 120_000;
 
 /** Which client-facing error a failed check answers with. */
 const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
@@ -74,12 +82,14 @@ const BAD_INPUT_CODES: Partial<Record<ReasonCode, ErrorCode>> = {
 export class Orchestrator {
   private readonly caller: ProviderCaller;
   private readonly facts: PlanFacts;
-  private readonly shadows = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
     private readonly providers: ProviderRegistry,
     private readonly calibration: CalibrationRegistry,
+    private readonly queue: CheckQueue,
+    /** the images of queued checks (exposed for tests and the benchmark: nothing may remain) */
+    readonly images: ImageStash,
     private readonly opts: OrchestratorOptions,
   ) {
     this.caller = new ProviderCaller(providers, opts);
@@ -90,14 +100,90 @@ export class Orchestrator {
     };
   }
 
+  /**
+   * A check answered when decided. Stored first; then run here — or, in a process that runs no
+   * checks (VERIGATE_ROLE=api), handed to the queue and waited for.
+   */
   async run(req: VerificationRequest): Promise<CheckRecord> {
-    // record: the PENDING row first (an idempotent repeat gets the stored check instead)
-    const opened = await openCheck(this.store, req, { deadlineMs: this.opts.timeoutMs, owner: this.opts.processId });
+    const opened = await openCheck(this.store, req, this.storing());
     if (!opened.created) return this.repeat(opened.check, req);
-    const check = opened.check;
+    if (!this.opts.runsChecks) {
+      await this.hand(opened.check, req);
+      return syncAnswer(await this.awaitDecided(opened.check));
+    }
+    return this.decideCheck(opened.check, this.effective(opened.policy ?? null).policy, req);
+  }
+
+  /**
+   * An async check: validated, stored PENDING (quota, session, idempotency as for `run`), handed to
+   * the queue, and answered at once. A repeat answers the stored check as it stands.
+   */
+  async submit(req: VerificationRequest): Promise<CheckRecord> {
+    const opened = await openCheck(this.store, req, this.storing());
+    if (!opened.created) {
+      assertSameRequest(opened.check, req);
+      return opened.check;
+    }
+    await this.hand(opened.check, req);
+    return opened.check;
+  }
+
+  /**
+   * A queued job, in whichever process takes it: a check to run (claimed by this process, its
+   * images taken from the stash), or the shadow calls of a decided check. Ends with the images
+   * deleted, whatever happened; a check that is no longer PENDING is left alone (never run twice).
+   */
+  async execute(job: CheckJob): Promise<void> {
+    if (job.kind === 'shadows') return this.runShadows(job);
+    const check = await this.store.checks.claim(job.checkId, this.opts.processId);
+    if (!check) return this.images.delete([job.checkId]);
+    const images = await this.images.get(check.id); // a Redis failure throws: the queue tries the job again
+    if (!images) {
+      // the images outlived their TTL (the check waited past its deadline): nothing to run it on
+      await this.store.checks.complete(check, { status: 'ERROR', reasons: ['INTERRUPTED'], provider: null, faceMatch: null, liveness: null }, []);
+      return;
+    }
+    const req: VerificationRequest = { ...requestOf(check), ...images, requestId: job.requestId };
     try {
-      // plan: the tenant's policy, read with the row, into legs
-      const policy = this.effective(opened.policy ?? null).policy;
+      await this.decideCheck(check, (await this.policyFor(check.tenantId)).policy, req);
+    } catch (e) {
+      if (!(e instanceof VerigateError)) throw e; // a typed error is the check's own answer, stored with it
+    } finally {
+      await this.images.delete([check.id]);
+    }
+  }
+
+  /** How a check is stored: owned by this process if it runs it here, else left to the shared queue. */
+  private storing() {
+    const queued = !this.opts.runsChecks;
+    return { deadlineMs: this.opts.timeoutMs, owner: queued ? null : this.opts.processId, queued };
+  }
+
+  /** The images into the stash (until the check's deadline and a margin), the job into the queue. */
+  private async hand(check: CheckRecord, req: VerificationRequest): Promise<void> {
+    const deadline = check.deadlineAt?.getTime() ?? Date.now() + this.opts.timeoutMs;
+    try {
+      await this.images.put(check.id, { probe: req.probe, reference: req.reference }, deadline - Date.now() + STASH_MARGIN_MS);
+      await this.queue.enqueue({ kind: 'check', checkId: check.id, tenantId: check.tenantId, requestId: req.requestId }, await this.store.checks.queuedBacklog(check.tenantId));
+    } catch (e) {
+      // the check was accepted: it ends ERROR with a reason, never missing and never PENDING for ever
+      this.opts.log.error({ err: e, checkId: check.id }, 'could not queue the check');
+      await this.images.delete([check.id]).catch(() => undefined);
+      await this.store.checks.complete(check, { status: 'ERROR', reasons: ['QUEUE_UNAVAILABLE'], provider: null, faceMatch: null, liveness: null }, []);
+      throw new VerigateError('PROVIDER_UNAVAILABLE', 'the check could not be queued; it is stored ERROR/QUEUE_UNAVAILABLE', { checkId: check.id, reasons: ['QUEUE_UNAVAILABLE'] });
+    }
+  }
+
+  /** A check another process runs, once decided (bounded by its deadline and the sweeper's grace). */
+  private async awaitDecided(check: CheckRecord): Promise<CheckRecord> {
+    const until = (check.deadlineAt?.getTime() ?? check.createdAt.getTime() + this.opts.timeoutMs) + REPEAT_GRACE_MS;
+    return (await this.store.checks.awaitCompletion({ role: 'tenant', tenantId: check.tenantId }, check.id, until)) ?? check;
+  }
+
+  /** Stages plan → call → decide → record for a stored PENDING check, then its shadows. */
+  private async decideCheck(check: CheckRecord, policy: Policy, req: VerificationRequest): Promise<CheckRecord> {
+    try {
+      // plan: the tenant's policy into legs
       const session = req.livenessSessionId ? await this.store.sessions.get({ role: 'tenant', tenantId: req.tenantId }, req.livenessSessionId) : null;
       const thePlan = plan(policy, { kind: req.kind, tenantId: req.tenantId, referenceId: req.referenceId, hasDocument: Boolean(req.reference), session: session ?? undefined }, this.facts);
       // call: every leg's providers, under the check's deadline
@@ -109,7 +195,7 @@ export class Orchestrator {
       const done = await this.store.checks.complete(check, completion, attempts);
       if (!done) throw await this.overtaken(check);
       this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
-      this.startShadows(done, { ...req, probe }, runs, policy);
+      if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.reference }, req.requestId);
       if (done.status === 'ERROR') throw clientError(done, runs);
       return done;
     } catch (e) {
@@ -134,9 +220,9 @@ export class Orchestrator {
     return policyForProvider(provider, this.facts, base);
   }
 
-  /** Waits for shadow calls still running (tests, graceful shutdown). */
+  /** Waits until the queue has nothing waiting or running (tests; graceful shutdown closes the queue). */
   async drainShadows(): Promise<void> {
-    while (this.shadows.size) await Promise.allSettled([...this.shadows]);
+    await this.queue.drain();
   }
 
   /**
@@ -190,13 +276,8 @@ export class Orchestrator {
    * deadline (+ grace).
    */
   private async repeat(existing: CheckRecord, req: VerificationRequest): Promise<CheckRecord> {
-    const differs = differenceOf(existing, req);
-    if (differs) {
-      throw new VerigateError('CONFLICT', `idempotencyKey was already used for a request with another ${differs}; use a new key for a new request`, { field: 'idempotencyKey' });
-    }
-    if (existing.status !== 'PENDING') return existing;
-    const until = (existing.deadlineAt?.getTime() ?? existing.createdAt.getTime() + this.opts.timeoutMs) + REPEAT_GRACE_MS;
-    return (await this.store.checks.awaitCompletion({ role: 'tenant', tenantId: existing.tenantId }, existing.id, until)) ?? existing;
+    assertSameRequest(existing, req);
+    return existing.status === 'PENDING' ? this.awaitDecided(existing) : existing;
   }
 
   // ── call ──────────────────────────────────────────────────────────────────
@@ -300,23 +381,64 @@ export class Orchestrator {
 
   // ── shadows ───────────────────────────────────────────────────────────────
 
-  /** Shadow providers: called after the answer is decided and stored, never changing or delaying it. */
-  private startShadows(check: CheckRecord, req: VerificationRequest, runs: LegRun[], policy: Policy): void {
-    const jobs = runs.flatMap((r) => r.leg.shadows);
-    if (jobs.length === 0) return;
-    const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
-    const ctx = { requestId: req.requestId, tenantId: req.tenantId };
-    const task = Promise.all(
-      jobs.map(async ({ step, answers }) => {
-        const checkReq: CheckRequest = { probe: req.probe, reference: req.reference, match: answers.includes('match'), liveness: answers.includes('liveness') };
-        const [result] = await this.caller.check({ ...step, retries: 0 }, 'shadow', checkReq, deadline, ctx);
-        return this.attemptOf(result, answers, policy);
-      }),
-    )
-      .then((attempts) => this.store.checks.addAttempts(check, attempts))
-      .catch((err) => this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not stored'));
-    const tracked = task.finally(() => this.shadows.delete(tracked));
-    this.shadows.add(tracked);
+  /**
+   * Shadow providers: a job of their own after the check is decided and stored, so they never
+   * change or delay its answer and a crash does not lose them; the images stay in the stash until
+   * the job has run.
+   */
+  private async queueShadows(check: CheckRecord, images: CheckImages, requestId: string): Promise<void> {
+    try {
+      await this.images.put(check.id, images, SHADOW_TTL_MS);
+      await this.queue.enqueue({ kind: 'shadows', checkId: check.id, tenantId: check.tenantId, requestId }, 0);
+    } catch (err) {
+      await this.images.delete([check.id]).catch(() => undefined);
+      this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not queued');
+    }
+  }
+
+  private async runShadows(job: CheckJob): Promise<void> {
+    try {
+      const check = await this.store.checks.get({ role: 'admin' }, job.checkId);
+      const images = await this.images.get(job.checkId);
+      if (!check || !images) return;
+      const { policy } = await this.policyFor(check.tenantId);
+      const req: VerificationRequest = { ...requestOf(check), ...images, livenessSessionId: undefined, requestId: job.requestId };
+      const thePlan = plan(policy, { kind: req.kind, tenantId: req.tenantId, referenceId: req.referenceId, hasDocument: Boolean(req.reference) }, this.facts);
+      const deadline = Date.now() + (policy.deadlineMs ?? this.opts.timeoutMs);
+      const ctx = { requestId: job.requestId, tenantId: check.tenantId };
+      const attempts = await Promise.all(
+        thePlan.legs.flatMap((leg) =>
+          leg.shadows.map(async ({ step, answers }) => {
+            const checkReq: CheckRequest = { probe: req.probe, reference: req.reference, match: answers.includes('match'), liveness: answers.includes('liveness') };
+            const [result] = await this.caller.check({ ...step, retries: 0 }, 'shadow', checkReq, deadline, ctx);
+            return this.attemptOf(result, answers, policy);
+          }),
+        ),
+      );
+      await this.store.checks.addAttempts(check, attempts);
+    } finally {
+      await this.images.delete([job.checkId]);
+    }
+  }
+}
+
+/** A stored check as the synchronous API answers it: decided, or its typed error. */
+function syncAnswer(check: CheckRecord): CheckRecord {
+  if (check.status !== 'ERROR') return check;
+  const reason = check.reasons[0];
+  const code = (reason && BAD_INPUT_CODES[reason]) || 'PROVIDER_UNAVAILABLE';
+  throw new VerigateError(code, `the check ended ERROR (${check.reasons.join(', ')})`, { checkId: check.id, reasons: check.reasons });
+}
+
+/** The request a stored check was made from (its images come from the stash). */
+function requestOf(c: CheckRecord): Omit<VerificationRequest, 'requestId'> {
+  return { kind: c.kind, tenantId: c.tenantId, referenceId: c.referenceId, idempotencyKey: c.idempotencyKey, livenessSessionId: c.livenessSessionId ?? undefined, digests: c.imageDigests };
+}
+
+function assertSameRequest(existing: CheckRecord, req: VerificationRequest): void {
+  const differs = differenceOf(existing, req);
+  if (differs) {
+    throw new VerigateError('CONFLICT', `idempotencyKey was already used for a request with another ${differs}; use a new key for a new request`, { field: 'idempotencyKey' });
   }
 }
 

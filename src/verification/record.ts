@@ -26,7 +26,7 @@ export interface LegRun {
  * charged and its liveness session claimed in the same transaction: nothing is stored, and nothing
  * charged, when the quota is used up or the session refused; a repeat is never charged.
  */
-export async function openCheck(store: Store, req: VerificationRequest, defaults: { deadlineMs: number; owner: string }) {
+export async function openCheck(store: Store, req: VerificationRequest, defaults: { deadlineMs: number; owner: string | null; queued: boolean }) {
   try {
     return await store.checks.createPending({
       tenantId: req.tenantId,
@@ -38,6 +38,7 @@ export async function openCheck(store: Store, req: VerificationRequest, defaults
       checksPerDay: req.checksPerDay,
       defaultDeadlineMs: defaults.deadlineMs,
       owner: defaults.owner,
+      queued: defaults.queued,
     });
   } catch (e) {
     if (e instanceof QuotaExhausted) {

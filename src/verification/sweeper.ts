@@ -28,6 +28,8 @@ export class Sweeper {
     private readonly processId: string,
     private readonly opts: SweeperOptions,
     private readonly log: Logger,
+    /** the checks it ended (their images in flight are deleted) */
+    private readonly onSwept: (ids: string[]) => Promise<void> = async () => undefined,
   ) {}
 
   /** One heartbeat and one sweep; resolves to the checks it ended. */
@@ -36,6 +38,7 @@ export class Sweeper {
     const aliveSince = new Date(now.getTime() - Math.max(STALE_BEATS * this.opts.intervalMs, MIN_STALE_MS));
     const swept = await this.store.checks.sweep(this.opts.graceMs, aliveSince, now);
     if (swept.length) {
+      await this.onSwept(swept.map((x) => x.id)).catch((err: unknown) => this.log.error({ err }, 'images of swept checks not deleted; their TTL will'));
       const by = (r: string) => swept.filter((s) => s.reason === r).length;
       this.log.warn({ interrupted: by('INTERRUPTED'), timedOut: by('TIMEOUT') }, 'checks no process will finish ended ERROR');
     }

@@ -146,7 +146,7 @@ const sessionView = (s: LivenessSessionRecord): LivenessSession => ({
 async function run(
   ctx: Context,
   kind: CheckKind,
-  input: { referenceId?: string; idempotencyKey?: string },
+  input: { referenceId?: string; idempotencyKey?: string; async?: boolean },
   images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string | null },
   digests: VerificationRequest['digests'],
 ): Promise<CheckRecord> {
@@ -158,7 +158,8 @@ async function run(
   }
   // the key was found active, so its tenant exists (keys are deleted with their tenant): no read
   const tenantId = tenantOf(ctx);
-  return ctx.services.orchestrator.run({
+  const orchestrator = ctx.services.orchestrator;
+  return (input.async ? orchestrator.submit : orchestrator.run).call(orchestrator, {
     kind,
     tenantId,
     checksPerDay: (await ctx.services.tenantLimits.get(tenantId)).checksPerDay,

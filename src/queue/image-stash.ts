@@ -1,0 +1,132 @@
+/**
+ * Images in flight: a queued check's images, kept only until it completes. In one process (the
+ * embedded default) they stay in this process's memory; with a shared queue they go to Redis,
+ * encrypted with AES-256-GCM (VERIGATE_IMAGE_KEY; a random 96-bit nonce per image set, the check
+ * id as additional data so a blob cannot be replayed under another check), with a TTL of the
+ * check's deadline plus a margin. Taken by the worker that runs the check, and deleted when it
+ * completes or fails, or when the sweeper ends it. Never logged.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import type { ImageInput } from '../../providers/types';
+
+export interface CheckImages {
+  probe?: ImageInput;
+  reference?: ImageInput;
+}
+
+export interface ImageStash {
+  readonly kind: 'memory' | 'redis';
+  put(checkId: string, images: CheckImages, ttlMs: number): Promise<void>;
+  /** the images, or null when they are gone (completed, expired, or never stashed) */
+  get(checkId: string): Promise<CheckImages | null>;
+  delete(checkIds: readonly string[]): Promise<void>;
+  /** image sets held now (tests: nothing may remain) */
+  size(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export class MemoryStash implements ImageStash {
+  readonly kind = 'memory' as const;
+  private readonly held = new Map<string, { images: CheckImages; timer: NodeJS.Timeout }>();
+
+  async put(checkId: string, images: CheckImages, ttlMs: number): Promise<void> {
+    await this.delete([checkId]);
+    const timer = setTimeout(() => this.held.delete(checkId), ttlMs);
+    timer.unref();
+    this.held.set(checkId, { images, timer });
+  }
+
+  async get(checkId: string): Promise<CheckImages | null> {
+    return this.held.get(checkId)?.images ?? null;
+  }
+
+  async delete(checkIds: readonly string[]): Promise<void> {
+    for (const id of checkIds) {
+      clearTimeout(this.held.get(id)?.timer);
+      this.held.delete(id);
+    }
+  }
+
+  async size(): Promise<number> {
+    return this.held.size;
+  }
+
+  async close(): Promise<void> {
+    await this.delete([...this.held.keys()]);
+  }
+}
+
+type Sealed = Record<'probe' | 'reference', (Omit<ImageInput, 'bytes'> & { bytes: string }) | undefined>;
+
+export class RedisStash implements ImageStash {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly key: Buffer;
+
+  constructor(
+    url: string,
+    key: Buffer,
+    private readonly prefix: string,
+  ) {
+    if (key.length !== 32) throw new Error('the image key must be 32 bytes (AES-256)');
+    this.key = key;
+    this.redis = new Redis(url, { maxRetriesPerRequest: 2 });
+    this.redis.on('error', () => undefined); // each command reports its own failure
+  }
+
+  async put(checkId: string, images: CheckImages, ttlMs: number): Promise<void> {
+    const plain = Buffer.from(JSON.stringify({ probe: seal(images.probe), reference: seal(images.reference) } satisfies Sealed));
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(Buffer.from(checkId));
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    await this.redis.set(this.prefix + checkId, Buffer.concat([nonce, cipher.getAuthTag(), body]), 'PX', Math.max(1000, Math.round(ttlMs)));
+  }
+
+  async get(checkId: string): Promise<CheckImages | null> {
+    const blob = await this.redis.getBuffer(this.prefix + checkId);
+    if (!blob) return null;
+    const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(0, 12));
+    decipher.setAAD(Buffer.from(checkId));
+    decipher.setAuthTag(blob.subarray(12, 28));
+    const plain = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
+    const sealed = JSON.parse(plain.toString('utf8')) as Sealed;
+    return { probe: unseal(sealed.probe), reference: unseal(sealed.reference) };
+  }
+
+  async delete(checkIds: readonly string[]): Promise<void> {
+    if (checkIds.length) await this.redis.del(...checkIds.map((id) => this.prefix + id));
+  }
+
+  async size(): Promise<number> {
+    let n = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 500);
+      n += keys.length;
+      cursor = next;
+    } while (cursor !== '0');
+    return n;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+const seal = (img?: ImageInput) => img && { ...img, bytes: img.bytes.toString('base64') };
+const unseal = (img?: Omit<ImageInput, 'bytes'> & { bytes: string }): ImageInput | undefined => img && { ...img, bytes: Buffer.from(img.bytes, 'base64') };
+
+/**
+ * The image key from config (base64 of 32 bytes). Without one, outside production, a key derived
+ * from a fixed string: every process of a development setup shares it (and the caller warns).
+ */
+export function imageKey(configured: string | undefined): { key: Buffer; development: boolean } {
+  if (configured) {
+    const key = Buffer.from(configured, 'base64');
+    if (key.length !== 32) throw new Error('VERIGATE_IMAGE_KEY must be the base64 of 32 random bytes (openssl rand -base64 32)');
+    return { key, development: false };
+  }
+  return { key: createHash('sha256').update('verigate development image key: never use in production').digest(), development: true };
+}

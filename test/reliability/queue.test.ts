@@ -1,0 +1,89 @@
+/**
+ * The queue of checks, both kinds: in this process (MemoryQueue) and BullMQ on the real Redis.
+ * One tenant's backlog does not delay another's first check; each job runs once; a job's failure
+ * is retried (BullMQ) and a worker that stops mid-job leaves it to another (stalled-job recovery).
+ */
+import { randomUUID } from 'node:crypto';
+import { BullQueue, MemoryQueue, type CheckJob, type CheckQueue } from '../../src/queue/check-queue';
+import { createLogger } from '../../src/observability/logger';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const log = createLogger('silent');
+const job = (tenantId: string, i: number): CheckJob => ({ kind: 'check', checkId: randomUUID(), tenantId, requestId: `r${i}` });
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { opened, open };
+}
+
+const kinds: Array<[string, () => CheckQueue]> = [
+  ['memory', () => new MemoryQueue(log)],
+  ['BullMQ on Redis', () => new BullQueue({ redisUrl: REDIS_URL, name: `test-${randomUUID()}`, lockDurationMs: 2000 }, log)],
+];
+
+describe.each(kinds)('check queue (%s)', (_name, make) => {
+  it('runs another tenant’s first job before the rest of one tenant’s backlog, each job once', async () => {
+    const q = make();
+    try {
+      const g = gate();
+      const started: string[] = [];
+      const seen = new Set<string>();
+      const done = new Promise<void>((resolve) => {
+        q.consume(async (j) => {
+          if (seen.has(j.checkId)) throw new Error('a job ran twice');
+          seen.add(j.checkId);
+          started.push(j.tenantId);
+          await g.opened;
+          if (seen.size === 13) resolve();
+        }, 2);
+      });
+      // A's twelve: two start and wait at the gate, ten wait in the queue; then B's one
+      for (let i = 0; i < 12; i++) await q.enqueue(job('A', i), i);
+      while (started.length < 2) await new Promise((r) => setTimeout(r, 10));
+      await q.enqueue(job('B', 0), 0);
+      g.open();
+      await done;
+      expect(started.length).toBe(13);
+      // B goes with the next free place, not after A's ten waiting jobs
+      expect(started.indexOf('B')).toBeLessThanOrEqual(3);
+      await q.drain();
+      expect(await q.depth()).toBe(0);
+    } finally {
+      await q.close();
+    }
+  }, 30_000);
+});
+
+describe('BullMQ on Redis: failures and stopped workers', () => {
+  it('tries a failed job again, and a job whose worker stopped mid-run is taken by another', async () => {
+    const name = `test-${randomUUID()}`;
+    const producer = new BullQueue({ redisUrl: REDIS_URL, name, lockDurationMs: 1000 }, log);
+    const first = new BullQueue({ redisUrl: REDIS_URL, name, lockDurationMs: 1000 }, log);
+    const second = new BullQueue({ redisUrl: REDIS_URL, name, lockDurationMs: 1000 }, log);
+    try {
+      // a job that throws once is tried again
+      let tries = 0;
+      const retried = new Promise<void>((resolve) =>
+        first.consume(async (j) => {
+          if (j.requestId === 'flaky' && ++tries === 1) throw new Error('transient');
+          if (j.requestId === 'flaky') resolve();
+          if (j.requestId === 'stuck') await new Promise(() => undefined); // this worker "dies" holding it
+        }, 1),
+      );
+      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'flaky' }, 0);
+      await retried;
+      expect(tries).toBe(2);
+
+      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'stuck' }, 0);
+      while ((await producer.depth()) === 0) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 300)); // taken by `first`, which never finishes it
+      // `first` stops renewing its lock (its process is gone); `second` takes the job once the lock lapses
+      await (first as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
+      const recovered = new Promise<string>((resolve) => second.consume(async (j) => resolve(j.requestId), 1));
+      expect(await recovered).toBe('stuck');
+    } finally {
+      await Promise.all([producer.close(), first.close(), second.close()]);
+    }
+  }, 60_000);
+});
