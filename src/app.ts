@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { ApolloServer } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Provider } from '../providers/types';
 import type { Context } from './api/context';
@@ -30,7 +31,7 @@ import { DEFAULT_BREAKER, HealthBook, MemoryCircuits, type BreakerOptions } from
 import { RedisCircuits } from './verification/redis-circuits';
 import { Orchestrator } from './verification/orchestrator';
 import { Sweeper } from './verification/sweeper';
-import { createQueue } from './queue';
+import { createFeed, createQueue } from './queue';
 import { DEFAULT_DELIVERER, WebhookDeliverer } from './webhooks/deliverer';
 import { ProviderRegistry } from './verification/registry';
 
@@ -50,6 +51,8 @@ export interface AppOptions {
 
 export interface App {
   services: Services;
+  /** the GraphQL schema (subscriptions are served from it over WebSocket) */
+  schema: GraphQLSchema;
   apollo: ApolloServer<Context>;
   metrics: Metrics;
   /** providers initialised and warm: /graphql answers NOT_READY until then */
@@ -94,8 +97,14 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const processId = randomUUID();
   // queued checks and their images in flight (src/queue): this process's, or shared through Redis
   const { queue, images } = createQueue(config, log);
-  opened.push(() => queue.close(), () => images.close());
-  const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log, (ids) => images.delete(ids));
+  const feed = createFeed(config);
+  opened.push(() => queue.close(), () => images.close(), () => feed.close());
+  // checks the sweeper ends lose their images in flight and are announced like any other
+  const swept = async (ids: string[]) => {
+    await images.delete(ids);
+    for (const check of await store.checks.byIds(ids)) await feed.publish(check);
+  };
+  const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log, swept);
   await sweeper.sweepOnce();
   if (config.VERIGATE_BOOTSTRAP_ADMIN_KEY) await store.keys.ensureAdmin(config.VERIGATE_BOOTSTRAP_ADMIN_KEY);
   if ((await store.keys.activeAdmins()) === 0) log.warn({ howTo: NO_ADMIN_HOW_TO[db.kind] }, `no admin API key exists: nobody can create tenants or keys. ${NO_ADMIN_HOW_TO[db.kind]}`);
@@ -133,6 +142,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
     metrics,
     health,
     observe: (name, failure) => readiness.observe(name, failure),
+    feed,
   });
   if (runsChecks) queue.consume((job) => orchestrator.execute(job), config.VERIGATE_QUEUE_CONCURRENCY ?? 2 * availableParallelism());
   const shape = shapeLimitsFrom(config);
@@ -143,12 +153,13 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const webhooks = new WebhookDeliverer(store.webhooks, db, { ...DEFAULT_DELIVERER, allow: config.VERIGATE_WEBHOOK_ALLOW, retryBaseMs: config.VERIGATE_WEBHOOK_RETRY_MS }, log);
   await webhooks.start();
   opened.push(() => webhooks.stop());
-  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, webhooks, log, authFailures };
+  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, webhooks, feed, log, authFailures };
 
   const limits = limitsPlugin({ store: limitStore, limits: tenantLimits, mutationCost: config.VERIGATE_MUTATION_COST, log });
   const production = config.NODE_ENV === 'production';
+  const schema = await buildVerigateSchema();
   const apollo = new ApolloServer<Context>({
-    schema: await buildVerigateSchema(),
+    schema,
     introspection: !production,
     includeStacktraceInErrorResponses: false,
     // the CLI owns SIGTERM/SIGINT (drain, then close everything); Apollo's own handler would stop
@@ -174,6 +185,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
 
   return {
     services,
+    schema,
     apollo,
     metrics,
     isReady: () => ready,
@@ -188,6 +200,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
       if (queue.kind === 'memory') await queue.drain();
       await queue.close();
       await images.close();
+      await feed.close();
       await webhooks.stop();
       await sweeper.stop();
       await limitStore.close();

@@ -9,6 +9,7 @@ import { HeaderMap } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
 import { graphqlBodyFromMultipart, isMultipart } from './api/multipart';
+import { attachSubscriptions } from './api/subscriptions';
 import type { App } from './app';
 import type { Config } from './config';
 import { VerigateError } from './errors';
@@ -75,6 +76,8 @@ export async function listen(config: Config, host: string, port: number): Promis
   });
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  // subscriptions: graphql-ws on the same port and path (src/api/subscriptions.ts)
+  const subscriptions = attachSubscriptions(server, () => app);
   return {
     server,
     url,
@@ -82,6 +85,7 @@ export async function listen(config: Config, host: string, port: number): Promis
       app = a;
     },
     async close() {
+      await subscriptions.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

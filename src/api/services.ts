@@ -10,6 +10,7 @@ import type { Orchestrator } from '../verification/orchestrator';
 import type { HealthBook } from '../verification/health';
 import type { ProviderRegistry } from '../verification/registry';
 import type { ImageLimits } from '../images';
+import type { CheckFeed } from '../queue/check-feed';
 import type { WebhookDeliverer } from '../webhooks/deliverer';
 
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   /** each tenant's effective limits (its daily quota is charged where the check is stored) */
   tenantLimits: TenantLimitsCache;
   log: Logger;
+  /** checks as they end, for subscriptions (src/queue/check-feed.ts) */
+  feed: CheckFeed;
   /** sends the webhook outbox (src/webhooks/deliverer.ts); wake it when a delivery becomes due */
   webhooks?: WebhookDeliverer;
   /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */

@@ -46,6 +46,9 @@ export const ConfigSchema = z.object({
     .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
   /** the wait before a failed webhook delivery's second attempt (then ×3 each time, at most an hour, for 24 h) */
   VERIGATE_WEBHOOK_RETRY_MS: int(10_000, 10),
+  /** GraphQL subscriptions over WebSocket: sockets per API key, subscriptions per socket */
+  VERIGATE_WS_CONNECTIONS_PER_KEY: int(20, 1),
+  VERIGATE_WS_SUBSCRIPTIONS_PER_CONNECTION: int(50, 1),
   /** how often this process says it is alive and the sweeper ends checks no process will finish, and how long past their deadline */
   VERIGATE_SWEEP_INTERVAL_MS: int(2000, 100),
   VERIGATE_SWEEP_GRACE_MS: int(2000, 0),

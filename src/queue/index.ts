@@ -1,6 +1,7 @@
 /** The queue of checks and their images in flight, as configured (VERIGATE_QUEUE). */
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
+import { MemoryFeed, RedisFeed, type CheckFeed } from './check-feed';
 import { BullQueue, MemoryQueue, type CheckQueue } from './check-queue';
 import { imageKey, MemoryStash, RedisStash, type ImageStash } from './image-stash';
 
@@ -13,4 +14,9 @@ export function createQueue(config: Config, log: Logger): { queue: CheckQueue; i
     queue: new BullQueue({ redisUrl: config.REDIS_URL!, name: `${prefix}checks`.replace(/:/g, '-') }, log),
     images: new RedisStash(config.REDIS_URL!, key, `${prefix}images:`),
   };
+}
+
+/** The live feed of ended checks: across processes through Redis when it is configured. */
+export function createFeed(config: Config): CheckFeed {
+  return config.REDIS_URL ? new RedisFeed(config.REDIS_URL, `${config.VERIGATE_REDIS_PREFIX}checks-ended`) : new MemoryFeed();
 }

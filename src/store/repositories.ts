@@ -536,6 +536,11 @@ export class CheckRepo {
     });
   }
 
+  /** These checks, whoever's (the sweeper announces those it ended). */
+  async byIds(ids: readonly string[]): Promise<CheckRecord[]> {
+    return ids.length ? (await this.db.query('SELECT * FROM checks WHERE id = ANY($1::uuid[])', [ids])).map(toCheck) : [];
+  }
+
   /** A PENDING check taken by process `owner` to run it; null when it is no longer PENDING. */
   async claim(id: string, owner: string): Promise<CheckRecord | null> {
     const rows = await this.db.query("UPDATE checks SET owner = $2 WHERE id = $1 AND status = 'PENDING' RETURNING *", [id, owner]);

@@ -24,6 +24,7 @@ import { decide, rulesOf, type Answer, type LegEvidence } from './decide';
 import type { HealthBook } from './health';
 import { explainExclusions, plan, type Leg, type Plan, type PlanFacts } from './plan';
 import { CLOUD_PROVIDERS, policyForProvider, routeOf, stepsOf, type Policy, type StoredPolicy } from './policy';
+import type { CheckFeed } from '../queue/check-feed';
 import type { CheckJob, CheckQueue } from '../queue/check-queue';
 import type { CheckImages, ImageStash } from '../queue/image-stash';
 import { evidenceOf, failedCompletion, openCheck, type LegRun } from './record';
@@ -62,6 +63,8 @@ export interface OrchestratorOptions {
   random?: () => number;
   /** told of every provider call's end (readiness watches for refused credentials) */
   observe?: (provider: ProviderName, failure?: ProviderError) => void;
+  /** where ended checks are announced (GraphQL subscriptions) */
+  feed?: CheckFeed;
 }
 
 /** How long an idempotent repeat waits past the first check's deadline before answering with what is stored. */
@@ -140,7 +143,7 @@ export class Orchestrator {
     const images = await this.images.get(check.id); // a Redis failure throws: the queue tries the job again
     if (!images) {
       // the images outlived their TTL (the check waited past its deadline): nothing to run it on
-      await this.store.checks.complete(check, { status: 'ERROR', reasons: ['INTERRUPTED'], provider: null, faceMatch: null, liveness: null }, []);
+      await this.finish(check, errorOnly('INTERRUPTED'));
       return;
     }
     const req: VerificationRequest = { ...requestOf(check), ...images, requestId: job.requestId };
@@ -169,7 +172,7 @@ export class Orchestrator {
       // the check was accepted: it ends ERROR with a reason, never missing and never PENDING for ever
       this.opts.log.error({ err: e, checkId: check.id }, 'could not queue the check');
       await this.images.delete([check.id]).catch(() => undefined);
-      await this.store.checks.complete(check, { status: 'ERROR', reasons: ['QUEUE_UNAVAILABLE'], provider: null, faceMatch: null, liveness: null }, []);
+      await this.finish(check, errorOnly('QUEUE_UNAVAILABLE'));
       throw new VerigateError('PROVIDER_UNAVAILABLE', 'the check could not be queued; it is stored ERROR/QUEUE_UNAVAILABLE', { checkId: check.id, reasons: ['QUEUE_UNAVAILABLE'] });
     }
   }
@@ -192,9 +195,8 @@ export class Orchestrator {
       const completion = this.conclude(policy, thePlan, runs);
       // record: result, attempts and evidence in one statement
       const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy)));
-      const done = await this.store.checks.complete(check, completion, attempts);
+      const done = await this.finish(check, completion, attempts);
       if (!done) throw await this.overtaken(check);
-      this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
       if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.reference }, req.requestId);
       if (done.status === 'ERROR') throw clientError(done, runs);
       return done;
@@ -202,11 +204,18 @@ export class Orchestrator {
       if (e instanceof VerigateError) throw e;
       // a bug or a store failure after the check was written: it must not stay PENDING
       this.opts.log.error({ err: e, requestId: req.requestId, checkId: check.id }, 'check failed unexpectedly');
-      await this.store.checks
-        .complete(check, { status: 'ERROR', reasons: ['INTERNAL_ERROR'], provider: null, faceMatch: null, liveness: null }, [])
-        .catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; the sweeper will'));
+      await this.finish(check, errorOnly('INTERNAL_ERROR')).catch((err) => this.opts.log.error({ err, checkId: check.id }, 'could not mark check ERROR; the sweeper will'));
       throw e;
     }
+  }
+
+  /** The stage `record` at the end: the result stored (null if the check was no longer PENDING), counted, and announced to the live feed. */
+  private async finish(check: CheckRecord, completion: CheckCompletion, attempts: NewAttempt[] = []): Promise<CheckRecord | null> {
+    const done = await this.store.checks.complete(check, completion, attempts);
+    if (!done) return null;
+    this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
+    await this.opts.feed?.publish(done).catch((err: unknown) => this.opts.log.warn({ err, checkId: done.id }, 'live feed did not take the check; subscribers miss it'));
+    return done;
   }
 
   /** The tenant's current policy, read fresh (one indexed query) so every replica sees a change at once. */
@@ -421,6 +430,8 @@ export class Orchestrator {
     }
   }
 }
+
+const errorOnly = (reason: ReasonCode): CheckCompletion => ({ status: 'ERROR', reasons: [reason], provider: null, faceMatch: null, liveness: null });
 
 /** A stored check as the synchronous API answers it: decided, or its typed error. */
 function syncAnswer(check: CheckRecord): CheckRecord {
