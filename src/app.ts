@@ -51,6 +51,8 @@ export interface AppOptions {
 
 export interface App {
   services: Services;
+  /** this process, as the owner of the checks it runs (checks.owner; the sweeper's heartbeat id) */
+  processId: string;
   /** the GraphQL schema (subscriptions are served from it over WebSocket) */
   schema: GraphQLSchema;
   apollo: ApolloServer<Context>;
@@ -185,6 +187,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
 
   return {
     services,
+    processId,
     schema,
     apollo,
     metrics,

@@ -156,7 +156,7 @@ async function worker(): Promise<number | undefined> {
     log.fatal(known ? {} : { err: e }, `cannot start: ${known ?? (e as Error).message}`);
     return e instanceof ConfigError ? 78 : 1;
   }
-  log.info({ store: app.services.store.db.kind, queue: config.VERIGATE_QUEUE }, 'verigate worker is running queued checks');
+  log.info({ processId: app.processId, store: app.services.store.db.kind, queue: config.VERIGATE_QUEUE }, 'verigate worker is running queued checks');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

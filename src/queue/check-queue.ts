@@ -29,8 +29,8 @@ export type JobHandler = (job: CheckJob) => Promise<void>;
 
 export interface CheckQueue {
   readonly kind: 'memory' | 'redis';
-  /** `backlog`: the tenant's checks already waiting (its job's turn among the tenant's) */
-  enqueue(job: CheckJob, backlog: number): Promise<void>;
+  /** `backlog`: counts the tenant's checks already waiting (its job's turn among the tenant's), when the queue needs it */
+  enqueue(job: CheckJob, backlog: () => Promise<number>): Promise<void>;
   /** Runs `handler` on jobs, `concurrency` at a time (in the processes that run checks). */
   consume(handler: JobHandler, concurrency: number): void;
   /** jobs waiting or running (the benchmark's and the tests' view) */
@@ -54,7 +54,8 @@ export class MemoryQueue implements CheckQueue {
     const q = this.waiting.get(job.tenantId) ?? [];
     q.push(job);
     this.waiting.set(job.tenantId, q);
-    this.pump();
+    // started after the current turn of the event loop: the submit that enqueued it answers first
+    setImmediate(() => this.pump());
   }
 
   consume(handler: JobHandler, concurrency: number): void {
@@ -122,11 +123,12 @@ export class BullQueue implements CheckQueue {
     this.queue = new Queue(opts.name, { connection, prefix: 'verigate' });
   }
 
-  async enqueue(job: CheckJob, backlog: number): Promise<void> {
+  async enqueue(job: CheckJob, backlog: () => Promise<number>): Promise<void> {
+    const turn = await backlog();
     await this.queue.add('check', job, {
       jobId: `${job.kind}-${job.checkId}`, // one job per check (and one for its shadows), whoever enqueues it twice
       // fair across tenants: a tenant's k-th waiting job has priority k (1 runs first)
-      priority: Math.min(2_097_152, Math.max(1, backlog + 1)),
+      priority: Math.min(2_097_152, Math.max(1, turn + 1)),
       attempts: this.opts.attempts ?? 3,
       backoff: { type: 'exponential', delay: 500 },
       removeOnComplete: true,

@@ -57,7 +57,8 @@ export class MemoryStash implements ImageStash {
   }
 }
 
-type Sealed = Record<'probe' | 'reference', (Omit<ImageInput, 'bytes'> & { bytes: string }) | undefined>;
+/** What the sealed blob's header says of each image: everything but its bytes, and their length. */
+type Described = Record<'probe' | 'reference', (Omit<ImageInput, 'bytes'> & { length: number }) | undefined>;
 
 export class RedisStash implements ImageStash {
   readonly kind = 'redis' as const;
@@ -76,7 +77,7 @@ export class RedisStash implements ImageStash {
   }
 
   async put(checkId: string, images: CheckImages, ttlMs: number): Promise<void> {
-    const plain = Buffer.from(JSON.stringify({ probe: seal(images.probe), reference: seal(images.reference) } satisfies Sealed));
+    const plain = frame(images);
     const nonce = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
     cipher.setAAD(Buffer.from(checkId));
@@ -90,9 +91,7 @@ export class RedisStash implements ImageStash {
     const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(0, 12));
     decipher.setAAD(Buffer.from(checkId));
     decipher.setAuthTag(blob.subarray(12, 28));
-    const plain = Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
-    const sealed = JSON.parse(plain.toString('utf8')) as Sealed;
-    return { probe: unseal(sealed.probe), reference: unseal(sealed.reference) };
+    return unframe(Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]));
   }
 
   async delete(checkIds: readonly string[]): Promise<void> {
@@ -115,8 +114,28 @@ export class RedisStash implements ImageStash {
   }
 }
 
-const seal = (img?: ImageInput) => img && { ...img, bytes: img.bytes.toString('base64') };
-const unseal = (img?: Omit<ImageInput, 'bytes'> & { bytes: string }): ImageInput | undefined => img && { ...img, bytes: Buffer.from(img.bytes, 'base64') };
+/** The images as one buffer, their bytes as they are (no base64): [header length u32][header JSON][probe][reference]. */
+function frame(images: CheckImages): Buffer {
+  const describe = (img?: ImageInput) => img && { format: img.format, width: img.width, height: img.height, orientation: img.orientation, sha256: img.sha256, decodedBytes: img.decodedBytes, length: img.bytes.length };
+  const header = Buffer.from(JSON.stringify({ probe: describe(images.probe), reference: describe(images.reference) } satisfies Described));
+  const size = Buffer.alloc(4);
+  size.writeUInt32BE(header.length);
+  return Buffer.concat([size, header, ...[images.probe, images.reference].flatMap((img) => (img ? [img.bytes] : []))]);
+}
+
+function unframe(plain: Buffer): CheckImages {
+  const end = 4 + plain.readUInt32BE(0);
+  const header = JSON.parse(plain.subarray(4, end).toString('utf8')) as Described;
+  let at = end;
+  const take = (d?: Omit<ImageInput, 'bytes'> & { length: number }): ImageInput | undefined => {
+    if (!d) return undefined;
+    const { length, ...meta } = d;
+    at += length;
+    return { ...meta, bytes: plain.subarray(at - length, at) };
+  };
+  const probe = take(header.probe);
+  return { probe, reference: take(header.reference) };
+}
 
 /**
  * The image key from config (base64 of 32 bytes). Without one, outside production, a key derived

@@ -167,7 +167,7 @@ export class Orchestrator {
     const deadline = check.deadlineAt?.getTime() ?? Date.now() + this.opts.timeoutMs;
     try {
       await this.images.put(check.id, { probe: req.probe, reference: req.reference }, deadline - Date.now() + STASH_MARGIN_MS);
-      await this.queue.enqueue({ kind: 'check', checkId: check.id, tenantId: check.tenantId, requestId: req.requestId }, await this.store.checks.queuedBacklog(check.tenantId));
+      await this.queue.enqueue({ kind: 'check', checkId: check.id, tenantId: check.tenantId, requestId: req.requestId }, () => this.store.checks.queuedBacklog(check.tenantId));
     } catch (e) {
       // the check was accepted: it ends ERROR with a reason, never missing and never PENDING for ever
       this.opts.log.error({ err: e, checkId: check.id }, 'could not queue the check');
@@ -398,7 +398,7 @@ export class Orchestrator {
   private async queueShadows(check: CheckRecord, images: CheckImages, requestId: string): Promise<void> {
     try {
       await this.images.put(check.id, images, SHADOW_TTL_MS);
-      await this.queue.enqueue({ kind: 'shadows', checkId: check.id, tenantId: check.tenantId, requestId }, 0);
+      await this.queue.enqueue({ kind: 'shadows', checkId: check.id, tenantId: check.tenantId, requestId }, async () => 0);
     } catch (err) {
       await this.images.delete([check.id]).catch(() => undefined);
       this.opts.log.warn({ err, checkId: check.id }, 'shadow comparison not queued');

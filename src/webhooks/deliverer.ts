@@ -37,7 +37,6 @@ export interface DelivererOptions {
 
 export const DEFAULT_DELIVERER: Omit<DelivererOptions, 'allow'> = { pollMs: 1000, timeoutMs: 10_000, giveUpAfterMs: 24 * 3600_000, retryBaseMs: 10_000 };
 
-const LEASE_MS = 60_000;
 const BATCH = 20;
 
 /** The signature header of a body sent at `t` (unix seconds). */
@@ -160,7 +159,8 @@ export class WebhookDeliverer {
 
   private async round(): Promise<void> {
     for (;;) {
-      const due = await this.repo.claimDue(BATCH, LEASE_MS);
+      // leased for two attempts' deadlines: a process that died mid-attempt gives its deliveries back soon
+      const due = await this.repo.claimDue(BATCH, 2 * this.opts.timeoutMs);
       if (due.length === 0) return;
       await Promise.all(due.map((d) => this.deliver(d)));
       if (due.length < BATCH) return;

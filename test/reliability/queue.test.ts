@@ -5,6 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BullQueue, MemoryQueue, type CheckJob, type CheckQueue } from '../../src/queue/check-queue';
+import { RedisStash } from '../../src/queue/image-stash';
+import { parseImageInput } from '../../src/images';
+import { faceBytes } from '../support/faces';
 import { createLogger } from '../../src/observability/logger';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,9 +42,9 @@ describe.each(kinds)('check queue (%s)', (_name, make) => {
         }, 2);
       });
       // A's twelve: two start and wait at the gate, ten wait in the queue; then B's one
-      for (let i = 0; i < 12; i++) await q.enqueue(job('A', i), i);
+      for (let i = 0; i < 12; i++) await q.enqueue(job('A', i), async () => i);
       while (started.length < 2) await new Promise((r) => setTimeout(r, 10));
-      await q.enqueue(job('B', 0), 0);
+      await q.enqueue(job('B', 0), async () => 0);
       g.open();
       await done;
       expect(started.length).toBe(13);
@@ -64,20 +67,23 @@ describe('BullMQ on Redis: failures and stopped workers', () => {
     try {
       // a job that throws once is tried again
       let tries = 0;
+      let takenByFirst!: () => void;
+      const taken = new Promise<void>((r) => (takenByFirst = r));
       const retried = new Promise<void>((resolve) =>
         first.consume(async (j) => {
           if (j.requestId === 'flaky' && ++tries === 1) throw new Error('transient');
           if (j.requestId === 'flaky') resolve();
-          if (j.requestId === 'stuck') await new Promise(() => undefined); // this worker "dies" holding it
+          if (j.requestId !== 'stuck') return;
+          takenByFirst();
+          await new Promise(() => undefined); // this worker "dies" holding it
         }, 1),
       );
-      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'flaky' }, 0);
+      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'flaky' }, async () => 0);
       await retried;
       expect(tries).toBe(2);
 
-      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'stuck' }, 0);
-      while ((await producer.depth()) === 0) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 300)); // taken by `first`, which never finishes it
+      await producer.enqueue({ kind: 'check', checkId: randomUUID(), tenantId: 'T', requestId: 'stuck' }, async () => 0);
+      await taken; // by `first`, which never finishes it
       // `first` stops renewing its lock (its process is gone); `second` takes the job once the lock lapses
       await (first as unknown as { worker: { close(force: boolean): Promise<void> } }).worker.close(true);
       const recovered = new Promise<string>((resolve) => second.consume(async (j) => resolve(j.requestId), 1));
@@ -86,4 +92,38 @@ describe('BullMQ on Redis: failures and stopped workers', () => {
       await Promise.all([producer.close(), first.close(), second.close()]);
     }
   }, 60_000);
+});
+
+describe('images in flight on Redis (RedisStash)', () => {
+  const key = Buffer.alloc(32, 7);
+  const prefix = `test-${randomUUID()}:images:`;
+
+  it('gives back the exact images, encrypted at rest, bound to their check, and deletes them', async () => {
+    const stash = new RedisStash(REDIS_URL, key, prefix);
+    const other = new RedisStash(REDIS_URL, Buffer.alloc(32, 8), prefix);
+    try {
+      const bytes = faceBytes('face_recognition/examples/knn_examples/test/obama1.jpg');
+      const probe = await parseImageInput(bytes.toString('base64'), 'selfie');
+      const id = randomUUID();
+      await stash.put(id, { probe }, 60_000);
+      expect(await stash.get(id)).toEqual({ probe, reference: undefined });
+      expect(await stash.size()).toBe(1);
+
+      // at rest: neither the JPEG nor its base64 is readable in Redis
+      const raw = (await (stash as unknown as { redis: { getBuffer(k: string): Promise<Buffer> } }).redis.getBuffer(prefix + id))!;
+      expect(raw.includes(bytes.subarray(0, 64))).toBe(false);
+      expect(raw.toString('latin1')).not.toContain(bytes.subarray(0, 48).toString('base64'));
+      // another key cannot open it, nor can the blob pass for another check's
+      await expect(other.get(id)).rejects.toThrow();
+      const elsewhere = randomUUID();
+      await (stash as unknown as { redis: { set(k: string, v: Buffer): Promise<unknown> } }).redis.set(prefix + elsewhere, raw);
+      await expect(stash.get(elsewhere)).rejects.toThrow();
+
+      await stash.delete([id, elsewhere]);
+      expect(await stash.get(id)).toBeNull();
+      expect(await stash.size()).toBe(0);
+    } finally {
+      await Promise.all([stash.close(), other.close()]);
+    }
+  });
 });

@@ -34,34 +34,50 @@ export interface Proc {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts `verigate serve`; resolves once it listens, and (by default) once /readyz answers 200. */
-export async function startProcess(env: Record<string, string>, opts: { ready?: boolean } = {}): Promise<Proc> {
-  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: PROJECT_ROOT, env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns `verigate <command>` and collects what it prints. */
+function spawnVerigate(command: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [MAIN, command], { cwd: PROJECT_ROOT, env: processEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, log: () => out };
+}
+
+/** Polls `found` on what the process printed until it answers, the process exits, or 60 s pass. */
+async function waitFor<T>(p: { child: ChildProcess; log: () => string }, what: string, found: (out: string) => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + 60_000;
-  let url: string | undefined;
-  while (!url) {
-    const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(out);
-    if (m) url = m[1];
-    else if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before serving:\n${out.slice(-2000)}`);
-    else if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server did not start within 60 s:\n${out.slice(-2000)}`);
-    } else await sleep(50);
-  }
-  // it listens before its store is open and its providers are warm: wait for /readyz
-  while (opts.ready !== false && (await freshConnection(url, '/readyz')).status !== 200) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}) before it was ready:\n${out.slice(-2000)}`);
+  for (;;) {
+    const got = await found(p.log());
+    if (got !== undefined) return got;
+    if (p.child.exitCode !== null) throw new Error(`process exited (${p.child.exitCode}) before ${what}:\n${p.log().slice(-2000)}`);
     if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`server not ready within 60 s:\n${out.slice(-2000)}`);
+      p.child.kill('SIGKILL');
+      throw new Error(`not ${what} within 60 s:\n${p.log().slice(-2000)}`);
     }
     await sleep(50);
   }
-  return { child, url, exited, log: () => out };
+}
+
+/** Starts `verigate serve`; resolves once it listens, and (by default) once /readyz answers 200. */
+export async function startProcess(env: Record<string, string>, opts: { ready?: boolean } = {}): Promise<Proc> {
+  const p = spawnVerigate('serve', env);
+  const url = await waitFor(p, 'serving', (out) => /"url":"(http:\/\/127\.0\.0\.1:\d+)\/graphql"/.exec(out)?.[1]);
+  // it listens before its store is open and its providers are warm: wait for /readyz
+  if (opts.ready !== false) await waitFor(p, 'ready', async () => ((await freshConnection(url, '/readyz')).status === 200 ? true : undefined));
+  return { ...p, url };
+}
+
+/** A running `verigate worker`, and the process id its checks are owned by (checks.owner). */
+export interface WorkerProc extends Omit<Proc, 'url'> {
+  processId: string;
+}
+
+/** Starts `verigate worker`; resolves once it runs queued checks (its providers are warm). */
+export async function startWorker(env: Record<string, string>): Promise<WorkerProc> {
+  const p = spawnVerigate('worker', env);
+  const processId = await waitFor(p, 'running queued checks', (out) => /"processId":"([0-9a-f-]{36})"[^\n]*running queued checks/.exec(out)?.[1]);
+  return { ...p, processId };
 }
 
 export interface Finished {
