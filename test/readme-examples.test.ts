@@ -28,6 +28,10 @@ const INSTALL = 'npm install --no-audit --no-fund && ';
 const NOT_RUN: Record<string, string> = {
   'npm install --no-audit --no-fund && npm test': 'the test command itself: .ci/run runs it on a clean clone',
   'createdb verigate': 'PostgreSQL instead of PGlite: every store test runs on PostgreSQL with TEST_DATABASE_URL (.ci/run sets it)',
+  'gql $KEY \'{"query":"mutation { createWebhookEndpoint(input: {url: \\"https://backend.example/verigate\\", events: [CHECK_COMPLETED, CHECK_FAILED]}) { secret endpoint { id } } }"}\'':
+    'an endpoint on the internet (this machine has none): webhooks are tested with a local receiver in test/api/webhooks.test.ts and test/reliability-suites/scale-out.test.ts',
+  'export DATABASE_URL=postgres://user@db/verigate REDIS_URL=redis://redis:6379 VERIGATE_QUEUE=redis':
+    'a multi-process deployment: test/reliability-suites/scale-out.test.ts runs it (2 API processes, 2 workers, PostgreSQL, Redis)',
   'node bin/verigate.js calibrate --pairs ../shared/faces/pairs_deepface.tsv \\':
     'minutes of CPU over every labelled pair; calibration is tested on small sets in test/policy and test/local/eval.test.ts',
 };
@@ -86,7 +90,7 @@ describe('README.md', () => {
   it('has a start command, examples, and no block left unaccounted for', () => {
     expect(start?.heading).toBe('Set-up (two commands)');
     expect(blocks.filter((b) => firstLine(b) in NOT_RUN).map(firstLine).sort()).toEqual(Object.keys(NOT_RUN).sort());
-    expect(examples.map((b) => b.heading)).toEqual(['Using it', 'Policies', 'Limits, hardening and privacy']);
+    expect(examples.map((b) => b.heading)).toEqual(['Using it', 'Async checks, webhooks and subscriptions', 'Policies', 'Limits, hardening and privacy']);
     expect(examples[0].code).toContain('http://127.0.0.1:4000/graphql'); // the later blocks use its gql()
   });
 
@@ -123,14 +127,18 @@ describe('README.md', () => {
       expect({ code, output: code === 0 ? '' : shell.output().slice(-3000) }).toEqual({ code: 0, output: '' });
       expect(answers.filter((a) => a.errors || !a.data)).toEqual([]);
 
-      const fields = answers.map((a) => Object.keys(a.data!)[0]);
-      expect(fields).toEqual(['createTenant', 'createApiKey', 'verifyIdentity', 'verifyIdentity', 'checks', 'setTenantProvider', 'replayPolicy', 'setTenantLimits', 'tenantLimits']);
-      const [viaJson, viaFiles] = answers.filter((a) => a.data!.verifyIdentity).map((a) => a.data!.verifyIdentity);
+      // the async example asks check(id) until it is decided: as many times as that takes
+      const fields = answers.map((a) => Object.keys(a.data!)[0]).filter((f, i, all) => !(f === 'check' && all[i + 1] === 'check'));
+      expect(fields).toEqual(['createTenant', 'createApiKey', 'verifyIdentity', 'verifyIdentity', 'checks', 'setTenantProvider', 'verifyIdentity', 'check', 'replayPolicy', 'setTenantLimits', 'tenantLimits']);
+      const [viaJson, viaFiles, submitted] = answers.filter((a) => a.data!.verifyIdentity).map((a) => a.data!.verifyIdentity);
       expect(viaJson).toMatchObject({ status: 'ACCEPTED', reasons: [], liveness: { live: true } });
       expect(viaFiles).toMatchObject({ status: 'ACCEPTED' });
       expect(answers[4].data!.checks.edges.map((e: any) => e.node.id).sort()).toEqual([viaJson.id, viaFiles.id].sort());
-      // the replay re-decided both stored checks from their evidence
-      expect(answers[6].data!.replayPolicy).toMatchObject({ checks: 2, replayed: 2, withoutEvidence: 0 });
+      // the async check: answered PENDING, then decided by the queue like the others
+      expect(submitted).toMatchObject({ status: 'PENDING' });
+      expect(answers.filter((a) => a.data!.check).pop()!.data!.check).toMatchObject({ id: submitted.id, status: 'ACCEPTED', reasons: [] });
+      // the replay re-decided the three stored checks from their evidence
+      expect(answers.find((a) => a.data!.replayPolicy)!.data!.replayPolicy).toMatchObject({ checks: 3, replayed: 3, withoutEvidence: 0 });
     } finally {
       process.kill(-server.child.pid!, 'SIGTERM');
       await server.exited;

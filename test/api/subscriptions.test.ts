@@ -3,12 +3,15 @@
  * tenant's checks as they end, one check's verdict, authentication in connectionParams, the limits,
  * and — with Redis — events crossing from one replica to another.
  */
+import { spawn } from 'node:child_process';
 import { print } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Db } from '../../src/store/db';
 import { CheckCompletedDocument, CheckUpdatedDocument, VerifyIdentityDocument } from '../generated/graphql';
+import { PROJECT_ROOT } from '../../src/paths';
 import { faceBase64 } from '../support/faces';
+import { readmeSnippet } from '../support/readme';
 import { startHarness, type Harness } from '../support/harness';
 import { scriptedCalibration, scriptedProvider } from '../support/scripted-provider';
 import { PGLITE } from '../support/stores';
@@ -134,6 +137,31 @@ describe('subscriptions over WebSocket', () => {
       expect(live.every((s) => s.errors.length === 0)).toBe(true);
     } finally {
       await Promise.all([c1, c2, c3].map((c) => c.client.dispose()));
+    }
+  });
+
+  it('the README\u2019s client snippet, run as written, prints the tenant\u2019s verdicts', async () => {
+    const t = await h.tenant('sub-readme');
+    const code = readmeSnippet('// subscribe to a tenant').replace('ws://127.0.0.1:4000/graphql', wsUrl(h));
+    const child = spawn(process.execPath, ['-e', code], { cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, KEY: t.key }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let wake: (() => void) | undefined;
+    child.stdout.on('data', (c: Buffer) => ((out += c.toString('utf8')), wake?.()));
+    child.stderr.on('data', (c: Buffer) => ((out += c.toString('utf8')), wake?.()));
+    try {
+      // its connection is not observable from here: checks are sent until one is printed (a
+      // check ending before the subscription starts is not announced to it)
+      const sent = new Set<string>();
+      let printed: { id: string; status: string } | undefined;
+      for (let i = 0; i < 50 && !printed; i++) {
+        sent.add((await verify(t.key)).data!.verifyIdentity.id);
+        const seen = new Promise<void>((r) => (wake = r));
+        await Promise.race([seen, new Promise((r) => setTimeout(r, 200))]);
+        printed = out.split('\n').slice(0, -1).map((l) => JSON.parse(l)).find((e) => sent.has(e.id)); // whole lines only
+      }
+      expect(printed).toMatchObject({ status: 'ACCEPTED', reasons: [], faceMatch: { matchLevel: expect.any(Number) } });
+    } finally {
+      child.kill();
     }
   });
 

@@ -13,7 +13,7 @@
  *   - nothing is left in the image store, before any TTL could have emptied it.
  * Needs TEST_DATABASE_URL (skipped without it; .ci/run sets it) and Redis (TEST_REDIS_URL).
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { print } from 'graphql';
@@ -25,6 +25,7 @@ import { CheckCompletedDocument, CompareFacesDocument, CreateWebhookEndpointDocu
 import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator';
 import { faceBase64 } from '../support/faces';
 import { ADMIN_KEY } from '../support/harness';
+import { readmeVerifyWebhook } from '../support/readme';
 import { ensureBuilt, startProcess, startWorker, type Proc, type WorkerProc } from '../support/process';
 import { post, sleep } from './support';
 
@@ -37,12 +38,8 @@ const TIMEOUT_MS = 20_000; // a check's deadline
 const STASH_TTL_MS = TIMEOUT_MS + 30_000; // the image stash's TTL: deadline + the orchestrator's margin
 const CHECKS = 32;
 
-/** The receiver's side of the README's signature check. */
-function signatureValid(header: string, body: string, secret: string): boolean {
-  const parts = Object.fromEntries(header.split(',').map((kv) => kv.split('=') as [string, string]));
-  const expected = createHmac('sha256', secret).update(`${parts.t}.${body}`).digest('hex');
-  return Math.abs(Date.now() / 1000 - Number(parts.t)) < 300 && expected.length === parts.v1?.length && timingSafeEqual(Buffer.from(expected), Buffer.from(parts.v1));
-}
+/** the receiver's check, exactly as README.md shows it */
+const signatureValid = readmeVerifyWebhook();
 
 interface Hook {
   eventId: string;
