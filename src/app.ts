@@ -104,7 +104,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   // checks the sweeper ends lose their images in flight and are announced like any other
   const swept = async (ids: string[]) => {
     await images.delete(ids);
-    for (const check of await store.checks.byIds(ids)) await feed.publish(check);
+    await Promise.allSettled((await store.checks.byIds(ids)).map((check) => feed.publish(check)));
   };
   const sweeper = new Sweeper(store, processId, { intervalMs: config.VERIGATE_SWEEP_INTERVAL_MS, graceMs: config.VERIGATE_SWEEP_GRACE_MS }, log, swept);
   await sweeper.sweepOnce();

@@ -5,6 +5,7 @@
  */
 import Redis from 'ioredis';
 import type { Charge, LimitStore, Verdict } from './store';
+import { closeRedis } from '../redis';
 
 /*
  * KEYS: one hash per limit. ARGV: for each key, four values: kind (0 rate, 1 quota), then
@@ -93,6 +94,6 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import type { CheckRecord } from '../verification/types';
+import { closeRedis } from '../redis';
 
 export type FeedListener = (check: CheckRecord) => void;
 
@@ -75,6 +76,6 @@ export class RedisFeed implements CheckFeed {
 
   async close(): Promise<void> {
     await this.local.close();
-    await Promise.all([this.pub, this.sub].map((c) => c.quit().catch(() => c.disconnect())));
+    await Promise.all([this.pub, this.sub].map(closeRedis));
   }
 }

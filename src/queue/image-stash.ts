@@ -9,6 +9,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import type { ImageInput } from '../../providers/types';
+import { closeRedis } from '../redis';
 
 export interface CheckImages {
   probe?: ImageInput;
@@ -110,7 +111,7 @@ export class RedisStash implements ImageStash {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }
 

@@ -214,7 +214,8 @@ export class Orchestrator {
     const done = await this.store.checks.complete(check, completion, attempts);
     if (!done) return null;
     this.opts.metrics.checks.inc({ kind: done.kind, provider: done.provider ?? 'none', status: done.status });
-    await this.opts.feed?.publish(done).catch((err: unknown) => this.opts.log.warn({ err, checkId: done.id }, 'live feed did not take the check; subscribers miss it'));
+    // the answer does not wait for the live feed (Redis may be slow or down: subscribers miss it, the webhook outbox does not)
+    void this.opts.feed?.publish(done).catch((err: unknown) => this.opts.log.warn({ err, checkId: done.id }, 'live feed did not take the check; subscribers miss it'));
     return done;
   }
 

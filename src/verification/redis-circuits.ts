@@ -7,6 +7,7 @@
 import Redis from 'ioredis';
 import type { ProviderName } from '../../providers/types';
 import type { BreakerOptions, CallResult, CircuitState, CircuitStore } from './health';
+import { closeRedis } from '../redis';
 
 /** Now in ms (Redis TIME); the hash, with OPEN turned HALF_OPEN once the cool-down has passed. */
 const PRELUDE = `
@@ -100,6 +101,6 @@ export class RedisCircuits implements CircuitStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }
