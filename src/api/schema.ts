@@ -6,9 +6,11 @@ import { AdminResolver } from './resolvers/admin';
 import { PolicyResolver, TenantResolver } from './resolvers/policy';
 import { LimitsResolver } from '../limits/resolver';
 import { PrivacyResolver } from '../privacy/resolver';
+import { ReviewResolver } from './resolvers/review';
+import { UsageResolver } from './resolvers/usage';
 import { VerificationResolver } from './resolvers/verification';
 
-export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver] as const;
+export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver, ReviewResolver, UsageResolver] as const;
 
 export function buildVerigateSchema(): Promise<GraphQLSchema> {
   return buildSchema({ resolvers: RESOLVERS, authChecker, validate: false });
