@@ -28,6 +28,8 @@ const INSTALL = 'npm install --no-audit --no-fund && ';
 const NOT_RUN: Record<string, string> = {
   'npm install --no-audit --no-fund && npm test': 'the test command itself: .ci/run runs it on a clean clone',
   'createdb verigate': 'PostgreSQL instead of PGlite: every store test runs on PostgreSQL with TEST_DATABASE_URL (.ci/run sets it)',
+  'gql $ADMIN \'{"query":"query($t: ID!, $p: JSONObject!) { replayPolicy(tenantId: $t, policy: $p, from: \\"2026-11-01T00:00:00Z\\", to: \\"2026-12-01T00:00:00Z\\") { checks replayed withoutEvidence changed transitions { from to count } changedChecks { id from to reasons } } }","variables":{"t":"<tenant id>","p":{"strategy":{"type":"single","provider":{"provider":"local"}},"thresholds":{"acceptFmr":1e-6}}}}\'':
+    'replayPolicy needs a tenant with decided checks in the range (the README shows a placeholder id): test/policy/verdicts.test.ts replays stored checks over HTTP',
   'node bin/verigate.js calibrate --pairs ../shared/faces/pairs_deepface.tsv \\':
     'minutes of CPU over every labelled pair; calibration is tested on small sets in test/policy and test/local/eval.test.ts',
 };

@@ -53,6 +53,13 @@ const TIGHT = {
 };
 const LOOSE = { ...TIGHT, thresholds: { acceptFmr: 1e-5, inconclusiveFmr: 1e-3 } };
 
+/**
+ * The page's globals inside functions run in the browser (this program is typed for Node, without
+ * the DOM). Predicates are passed as functions, never strings: Playwright polls a string with eval,
+ * which the console's CSP refuses (and the CSP test below would report).
+ */
+type InPage = { document: any };
+
 const suite = hasChromium() ? describe : describe.skip;
 const title = hasChromium() ? 'admin console in Chromium' : `admin console in Chromium (skipped: ${CHROMIUM} not installed — apt-get install -y chromium)`;
 
@@ -190,7 +197,7 @@ suite(title, () => {
     await page.getByLabel('Status').selectOption('ACCEPTED');
     await page.getByLabel('Reference id').fill('customer-1');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForFunction("document.querySelectorAll('tbody tr').length === 1 && document.querySelector('tbody').textContent.includes('customer-1')");
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.querySelectorAll('tbody tr').length === 1 && (globalThis as unknown as InPage).document.querySelector('tbody').textContent.includes('customer-1'));
     expect(await page.locator('tbody tr .chip').first().textContent()).toBe('ACCEPTED');
 
     await page.getByRole('link', { name: `Open check ${ids['customer-1']}` }).click();
@@ -284,7 +291,7 @@ suite(title, () => {
   it('policy editor: refuses invalid JSON and an invalid policy inline, saves a valid one after a replay, rolls back', async () => {
     await go(`/policy/${acme.id}`);
     const editor = page.getByLabel('Policy (JSON)');
-    await page.waitForFunction("document.getElementById('policy-json')?.value.includes('1e-12')");
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.getElementById('policy-json')?.value.includes('1e-12'));
     const save = page.getByRole('button', { name: 'Save as new version' });
     const before = (await h.gql(PolicyHistoryDocument, { tenantId: acme.id })).data!.policyHistory.length;
 
@@ -323,7 +330,7 @@ suite(title, () => {
     const rolled = (await h.gql(TenantPolicyDocument, { tenantId: acme.id })).data!.tenantPolicy;
     expect(rolled.version).toBe(before + 2);
     expect((rolled.policy as typeof TIGHT).thresholds.acceptFmr).toBe(1e-12);
-    await page.waitForFunction("document.getElementById('policy-json').value.includes('1e-12')");
+    await page.waitForFunction(() => (globalThis as unknown as InPage).document.getElementById('policy-json').value.includes('1e-12'));
   });
 
   it('providers: circuit, latency and calibration, and the agreement scatter plot of local against facia', async () => {

@@ -1,7 +1,8 @@
 /** Checks explorer: filters, cursor paging (newest first), status and reason chips. */
 import { useState, type FormEvent } from 'react';
 import { useQuery } from '../api';
-import { ConsoleChecksDocument, ConsoleTenantsDocument, type CheckFilterInput, type CheckStatus, type ProviderName } from '../generated/graphql';
+import { ConsoleChecksDocument, type CheckFilterInput, type CheckStatus, type ProviderName } from '../generated/graphql';
+import { DayRange, TenantSelect } from '../fields';
 import { Link } from '../router';
 import { dayEnd, dayStart, ErrorNote, fmtDate, fmtFmr, Loading, PageTitle, PROVIDERS, ReasonChips, STATUSES, StatusChip } from '../ui';
 
@@ -34,7 +35,6 @@ export function ChecksPage() {
   // cursors of the pages before this one (the first page has none)
   const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const after = cursors[cursors.length - 1];
-  const tenants = useQuery(ConsoleTenantsDocument, {});
   const checks = useQuery(ConsoleChecksDocument, { filter: toInput(applied), first: PAGE, after });
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setDraft({ ...draft, [k]: e.target.value });
 
@@ -67,29 +67,12 @@ export function ChecksPage() {
             ))}
           </select>
         </label>
-        <label>
-          Tenant
-          <select value={draft.tenantId} onChange={set('tenantId')}>
-            <option value="">any</option>
-            {tenants.data?.tenants.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <TenantSelect value={draft.tenantId} onChange={(tenantId) => setDraft({ ...draft, tenantId })} none="any" />
         <label>
           Reference id
           <input value={draft.referenceId} onChange={set('referenceId')} maxLength={256} />
         </label>
-        <label>
-          From (UTC day)
-          <input type="date" value={draft.from} onChange={set('from')} />
-        </label>
-        <label>
-          To (UTC day, inclusive)
-          <input type="date" value={draft.to} onChange={set('to')} />
-        </label>
+        <DayRange from={draft.from} to={draft.to} onFrom={(from) => setDraft({ ...draft, from })} onTo={(to) => setDraft({ ...draft, to })} />
         <div className="actions">
           <button type="submit">Apply filters</button>
           <button

@@ -5,29 +5,20 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { useMutation, useQuery } from '../api';
-import { ConsolePolicyDocument, ConsoleReplayPolicyDocument, ConsoleRollbackPolicyDocument, ConsoleSetPolicyDocument, ConsoleTenantsDocument } from '../generated/graphql';
+import { ConsolePolicyDocument, ConsoleReplayPolicyDocument, ConsoleRollbackPolicyDocument, ConsoleSetPolicyDocument } from '../generated/graphql';
+import { DayRange, TenantSelect, useTenants } from '../fields';
 import { Link, navigate } from '../router';
 import { dayEnd, dayOf, dayStart, ErrorNote, fmtDate, Loading, PageTitle, StatusChip } from '../ui';
 
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
 
 export function PolicyPage({ tenantId }: { tenantId?: string }) {
-  const tenants = useQuery(ConsoleTenantsDocument, {});
+  const tenants = useTenants();
   const tenant = tenants.data?.tenants.find((t) => t.id === tenantId);
   return (
     <>
       <PageTitle>Policy{tenant ? ` of ${tenant.name}` : ''}</PageTitle>
-      <label className="inline">
-        Tenant{' '}
-        <select value={tenantId ?? ''} onChange={(e) => e.target.value && navigate(`/policy/${e.target.value}`)}>
-          <option value="">choose a tenant…</option>
-          {tenants.data?.tenants.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <TenantSelect inline none="choose a tenant…" value={tenantId ?? ''} onChange={(id) => id && navigate(`/policy/${id}`)} />
       <ErrorNote error={tenants.error} />
       {tenantId ? <Editor tenantId={tenantId} /> : null}
     </>
@@ -239,14 +230,7 @@ function Replay({ tenantId, policy }: { tenantId: string; policy: Record<string,
       <h2 id="replay-h">Replay preview</h2>
       <p className="muted">Decides the tenant's stored checks again under the edited policy, from their stored evidence.</p>
       <div className="row">
-        <label>
-          From (UTC day)
-          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-        </label>
-        <label>
-          To (UTC day, inclusive)
-          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-        </label>
+        <DayRange from={from} to={to} onFrom={setFrom} onTo={setTo} />
         <button type="button" className="secondary" onClick={() => setAsked({ policy, from, to })}>
           Replay the edited policy
         </button>

@@ -2,8 +2,9 @@
 import type { ChartConfiguration } from 'chart.js';
 import { useMemo, useState } from 'react';
 import { useQuery } from '../api';
-import { ConsoleAgreementDocument, ConsoleProvidersDocument, ConsoleTenantsDocument, type ConsoleAgreementQuery } from '../generated/graphql';
+import { ConsoleAgreementDocument, ConsoleProvidersDocument, type ConsoleAgreementQuery } from '../generated/graphql';
 import { ChartView, PALETTE } from '../chart';
+import { DayRange, TenantSelect } from '../fields';
 import { dayEnd, dayOf, dayStart, ErrorNote, fmtMs, fmtNum, fmtPct, Loading, PageTitle } from '../ui';
 
 export function ProvidersPage() {
@@ -66,7 +67,6 @@ export function ProvidersPage() {
 }
 
 function Agreement() {
-  const tenants = useQuery(ConsoleTenantsDocument, {});
   const [tenantId, setTenantId] = useState('');
   const [from, setFrom] = useState(dayOf(new Date(Date.now() - 30 * 86_400_000)));
   const [to, setTo] = useState(dayOf(new Date()));
@@ -76,25 +76,8 @@ function Agreement() {
     <section className="panel" aria-labelledby="agree-h">
       <h2 id="agree-h">Agreement report</h2>
       <div className="row">
-        <label>
-          Tenant
-          <select value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
-            <option value="">choose a tenant…</option>
-            {tenants.data?.tenants.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          From (UTC day)
-          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-        </label>
-        <label>
-          To (UTC day, inclusive)
-          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-        </label>
+        <TenantSelect value={tenantId} onChange={setTenantId} none="choose a tenant…" />
+        <DayRange from={from} to={to} onFrom={setFrom} onTo={setTo} />
       </div>
       <ErrorNote error={q.error} />
       {tenantId && q.data && rows.length === 0 ? <p>No check was answered by two providers in this range (add a shadow or a consensus to the policy).</p> : null}

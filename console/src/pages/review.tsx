@@ -1,7 +1,8 @@
 /** Review queue: INCONCLUSIVE checks oldest first, each approved or rejected with a required note. */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from '../api';
-import { ConsoleReviewCheckDocument, ConsoleReviewQueueDocument, ConsoleTenantsDocument, type ReviewDecision } from '../generated/graphql';
+import { ConsoleReviewCheckDocument, ConsoleReviewQueueDocument, type ReviewDecision } from '../generated/graphql';
+import { TenantSelect } from '../fields';
 import { Link } from '../router';
 import { ErrorNote, fmtDate, fmtFmr, fmtNum, Loading, PageTitle, ReasonChips } from '../ui';
 
@@ -11,30 +12,21 @@ export function ReviewPage() {
   const [tenantId, setTenantId] = useState('');
   const [after, setAfter] = useState<Array<string | undefined>>([undefined]);
   const [done, setDone] = useState<string | null>(null);
-  const tenants = useQuery(ConsoleTenantsDocument, {});
   const q = useQuery(ConsoleReviewQueueDocument, { first: PAGE, tenantId: tenantId || undefined, after: after[after.length - 1] });
   const page = q.data?.reviewQueue;
   return (
     <>
       <PageTitle>Review queue</PageTitle>
       <p className="muted">INCONCLUSIVE checks no one has reviewed, oldest first. A review keeps the automated status and sets the final one.</p>
-      <label className="inline">
-        Tenant{' '}
-        <select
-          value={tenantId}
-          onChange={(e) => {
-            setTenantId(e.target.value);
-            setAfter([undefined]);
-          }}
-        >
-          <option value="">all</option>
-          {tenants.data?.tenants.map((t) => (
-            <option key={t.id} value={t.id}>
-              {t.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <TenantSelect
+        inline
+        none="all"
+        value={tenantId}
+        onChange={(id) => {
+          setTenantId(id);
+          setAfter([undefined]);
+        }}
+      />
       <p role="status" className="live">
         {done}
       </p>

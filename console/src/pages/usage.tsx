@@ -2,14 +2,15 @@
 import type { ChartConfiguration } from 'chart.js';
 import { useMemo, useState } from 'react';
 import { useQuery } from '../api';
-import { ConsoleTenantsDocument, ConsoleUsageDocument, type ConsoleUsageQuery, type UsageBucket } from '../generated/graphql';
+import { ConsoleUsageDocument, type ConsoleUsageQuery, type UsageBucket } from '../generated/graphql';
 import { ChartView, PALETTE } from '../chart';
+import { DayRange, TenantSelect, useTenants } from '../fields';
 import { dayEnd, dayOf, dayStart, ErrorNote, fmtCost, fmtMs, Loading, PageTitle, PROVIDERS, STATUSES } from '../ui';
 
 type Usage = ConsoleUsageQuery['usage'];
 
 export function UsagePage() {
-  const tenants = useQuery(ConsoleTenantsDocument, {});
+  const tenants = useTenants();
   const [tenantId, setTenantId] = useState('');
   const [bucket, setBucket] = useState<UsageBucket>('DAY');
   const [from, setFrom] = useState(dayOf(new Date(Date.now() - 13 * 86_400_000)));
@@ -21,25 +22,8 @@ export function UsagePage() {
     <>
       <PageTitle>Usage</PageTitle>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Usage range">
-        <label>
-          Tenant
-          <select value={tenantId} onChange={(e) => setTenantId(e.target.value)}>
-            <option value="">all</option>
-            {tenants.data?.tenants.map((t) => (
-              <option key={t.id} value={t.id}>
-                {t.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          From (UTC day)
-          <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-        </label>
-        <label>
-          To (UTC day, inclusive)
-          <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-        </label>
+        <TenantSelect value={tenantId} onChange={setTenantId} none="all" />
+        <DayRange from={from} to={to} onFrom={setFrom} onTo={setTo} />
         <label>
           Per
           <select value={bucket} onChange={(e) => setBucket(e.target.value as UsageBucket)}>
@@ -55,6 +39,15 @@ export function UsagePage() {
   );
 }
 
+/** Bars stacked per bucket, one series per label that has any count (coloured by PALETTE). */
+function stackedBars(labels: string[], yTitle: string, series: Array<{ label: string; data: number[] }>): ChartConfiguration {
+  return {
+    type: 'bar',
+    data: { labels, datasets: series.filter((d) => d.data.some((n) => n > 0)).map((d) => ({ ...d, backgroundColor: PALETTE[d.label] })) },
+    options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: yTitle } } } },
+  };
+}
+
 const bucketLabel = (iso: string, bucket: UsageBucket) => (bucket === 'DAY' ? iso.slice(0, 10) : `${iso.slice(0, 13).replace('T', ' ')}h`);
 
 function Report({ usage, name }: { usage: Usage; name(id: string): string }) {
@@ -62,25 +55,11 @@ function Report({ usage, name }: { usage: Usage; name(id: string): string }) {
   const sum = (pick: (r: Usage['rows'][number]) => number) =>
     labels.map((l) => usage.rows.filter((r) => bucketLabel(r.start, usage.bucket) === l).reduce((s, r) => s + pick(r), 0));
   const byStatus = useMemo(
-    (): ChartConfiguration => ({
-      type: 'bar',
-      data: {
-        labels,
-        datasets: STATUSES.map((s) => ({ label: s, backgroundColor: PALETTE[s], data: sum((r) => r.byStatus.find((b) => b.status === s)?.count ?? 0) })).filter((d) => d.data.some((n) => n > 0)),
-      },
-      options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'checks' } } } },
-    }),
+    () => stackedBars(labels, 'checks', STATUSES.map((s) => ({ label: s, data: sum((r) => r.byStatus.find((b) => b.status === s)?.count ?? 0) }))),
     [usage, labels],
   );
   const byProvider = useMemo(
-    (): ChartConfiguration => ({
-      type: 'bar',
-      data: {
-        labels,
-        datasets: PROVIDERS.map((p) => ({ label: p, backgroundColor: PALETTE[p], data: sum((r) => r.providers.find((u) => u.provider === p)?.calls ?? 0) })).filter((d) => d.data.some((n) => n > 0)),
-      },
-      options: { maintainAspectRatio: false, scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, title: { display: true, text: 'provider calls' } } } },
-    }),
+    () => stackedBars(labels, 'provider calls', PROVIDERS.map((p) => ({ label: p, data: sum((r) => r.providers.find((u) => u.provider === p)?.calls ?? 0) }))),
     [usage, labels],
   );
   const total = usage.totals.reduce((s, r) => s + r.checks, 0);
