@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap } from '@apollo/server';
+import { isConsolePath, serveConsole } from './admin-console';
 import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
 import { graphqlBodyFromMultipart, isMultipart } from './api/multipart';
@@ -110,11 +111,12 @@ function starting(route: Route, res: ServerResponse) {
   return sendError(res, 503, new VerigateError('NOT_READY', 'Verigate is starting: opening the store'));
 }
 
-type Route = 'graphql' | 'healthz' | 'readyz' | 'metrics' | 'other';
+type Route = 'graphql' | 'healthz' | 'readyz' | 'metrics' | 'admin' | 'other';
 function routeOf(url: string): Route {
   const path = url.split('?')[0];
   if (path === '/graphql') return 'graphql';
   if (path === '/healthz' || path === '/readyz' || path === '/metrics') return path.slice(1) as Route;
+  if (isConsolePath(path)) return 'admin';
   return 'other';
 }
 
@@ -132,6 +134,8 @@ async function handle(app: App, route: Route, req: IncomingMessage, res: ServerR
       return;
     case 'other':
       return sendJson(res, 404, { error: 'not found' });
+    case 'admin':
+      return serveConsole(req, res);
     case 'graphql':
       return graphql(app, req, res, requestId, maxBody);
   }

@@ -6,11 +6,13 @@ import { AdminResolver } from './resolvers/admin';
 import { PolicyResolver, TenantResolver } from './resolvers/policy';
 import { LimitsResolver } from '../limits/resolver';
 import { PrivacyResolver } from '../privacy/resolver';
+import { ReviewResolver } from './resolvers/review';
+import { UsageResolver } from './resolvers/usage';
 import { VerificationResolver } from './resolvers/verification';
 import { SubscriptionResolver } from './resolvers/subscriptions';
 import { WebhookResolver } from './resolvers/webhooks';
 
-export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver, WebhookResolver, SubscriptionResolver] as const;
+export const RESOLVERS = [VerificationResolver, AdminResolver, PolicyResolver, TenantResolver, LimitsResolver, PrivacyResolver, ReviewResolver, UsageResolver, WebhookResolver, SubscriptionResolver] as const;
 
 /**
  * The subscriptions subscribe to the live feed themselves (resolvers/subscriptions.ts); type-graphql

@@ -5,6 +5,7 @@ import type { TenantLimitsCache } from '../limits/plugin';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import type { Store } from '../store/repositories';
+import type { CheckReviewedHook } from '../store/review';
 import type { CalibrationRegistry } from '../verification/calibration';
 import type { Orchestrator } from '../verification/orchestrator';
 import type { HealthBook } from '../verification/health';
@@ -33,4 +34,6 @@ export interface Services {
   webhooks?: WebhookDeliverer;
   /** failed key lookups per client address (src/limits/auth-failures.ts); absent: not limited */
   authFailures?: AuthFailureLimiter;
+  /** the `check.reviewed` event (webhooks): runs in the review's transaction (src/store/review.ts); absent: nothing is emitted */
+  onCheckReviewed?: CheckReviewedHook;
 }

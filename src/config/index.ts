@@ -99,6 +99,22 @@ export const ConfigSchema = z.object({
   /** privacy (src/privacy): checks older than this many days are purged (unset: kept) */
   VERIGATE_RETENTION_DAYS: z.coerce.number().int().min(1).optional(),
   VERIGATE_PURGE_INTERVAL_MS: int(3_600_000, 0),
+  /**
+   * the price of one call to each provider, for the usage report's estimated cost: a JSON object
+   * such as {"rekognition":0.001,"facia":0.002} (in the file: the object itself). The local engine
+   * costs 0 unless priced; a provider without a price leaves the cost of its calls unknown (null).
+   */
+  VERIGATE_PRICE_PER_CALL: z
+    .preprocess((v, ctx) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object such as {"rekognition":0.001}' });
+        return z.NEVER;
+      }
+    }, z.partialRecord(z.enum(PROVIDER_NAMES), z.number().min(0).max(1000)))
+    .default({}),
 }).superRefine((c, ctx) => {
   if (c.VERIGATE_LIMITS_STORE === 'redis' && !c.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when VERIGATE_LIMITS_STORE=redis' });
   if (c.VERIGATE_QUEUE === 'redis' && !c.REDIS_URL) ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required when VERIGATE_QUEUE=redis' });

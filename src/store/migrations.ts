@@ -179,6 +179,18 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX webhook_deliveries_check ON webhook_deliveries (check_id)
     `,
   },
+  {
+    id: 6,
+    name: 'manual review of checks',
+    sql: `
+      ALTER TABLE checks ADD COLUMN review_decision text CHECK (review_decision IN ('ACCEPT', 'REJECT'));
+      ALTER TABLE checks ADD COLUMN review_note text;
+      ALTER TABLE checks ADD COLUMN reviewer_key_id uuid;
+      ALTER TABLE checks ADD COLUMN reviewed_at timestamptz;
+      CREATE INDEX checks_review_queue ON checks (created_at, id) WHERE status = 'INCONCLUSIVE' AND reviewed_at IS NULL;
+      CREATE INDEX checks_tenant_review_queue ON checks (tenant_id, created_at, id) WHERE status = 'INCONCLUSIVE' AND reviewed_at IS NULL
+    `,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -47,7 +47,7 @@ const toKey = (r: Row): ApiKey => ({
   createdAt: r.created_at,
   revokedAt: r.revoked_at,
 });
-const toCheck = (r: Row): CheckRecord => ({
+export const toCheck = (r: Row): CheckRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
   referenceId: r.reference_id,
@@ -63,6 +63,7 @@ const toCheck = (r: Row): CheckRecord => ({
   createdAt: r.created_at,
   deadlineAt: r.deadline_at ?? null,
   completedAt: r.completed_at,
+  review: r.reviewed_at ? { decision: r.review_decision, note: r.review_note, reviewerKeyId: r.reviewer_key_id, at: r.reviewed_at } : null,
 });
 
 /**
@@ -160,6 +161,16 @@ export class ApiKeyRepo {
       [id, new Date()],
     );
     return rows[0] ? toKey(rows[0]) : null;
+  }
+
+  /** A tenant's keys (revoked ones too), newest first; admin keys with no tenant. */
+  async list(tenantId: string | null): Promise<ApiKey[]> {
+    if (tenantId !== null && !isUuid(tenantId)) return [];
+    const rows =
+      tenantId === null
+        ? await this.db.query('SELECT * FROM api_keys WHERE tenant_id IS NULL ORDER BY created_at DESC, id')
+        : await this.db.query('SELECT * FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id', [tenantId]);
+    return rows.map(toKey);
   }
 
   /** How many admin keys can be used (start-up warns when none: nobody could create tenants or keys). */
@@ -602,14 +613,19 @@ function attemptsJson(attempts: readonly NewAttempt[], firstSeq: number): string
   );
 }
 
+/** One audit entry, written through `q`: a transaction's, when the entry must commit with the change it records. */
+export async function recordAudit(q: Queryable, actor: string, action: string, tenantId: string | null, target: string | null, detail: Record<string, unknown> = {}) {
+  await q.query(
+    'INSERT INTO audit_log (id, at, actor, action, tenant_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [randomUUID(), new Date(), actor, action, tenantId, target, JSON.stringify(detail)],
+  );
+}
+
 export class AuditRepo {
   constructor(private readonly db: Db) {}
 
   async record(actor: string, action: string, tenantId: string | null, target: string | null, detail: Record<string, unknown> = {}) {
-    await this.db.query(
-      'INSERT INTO audit_log (id, at, actor, action, tenant_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [randomUUID(), new Date(), actor, action, tenantId, target, JSON.stringify(detail)],
-    );
+    await recordAudit(this.db, actor, action, tenantId, target, detail);
   }
 
   async list(limit = 100): Promise<Array<{ at: Date; actor: string; action: string; tenantId: string | null; target: string | null; detail: Record<string, unknown> }>> {

@@ -118,6 +118,8 @@ export const PolicySchema = z
       .default({ block: [...DEFAULT_QUALITY_BLOCK], outcome: 'INCONCLUSIVE' }),
     /** the whole check's deadline (default: the server's provider timeout) */
     deadlineMs: z.number().int().min(100).max(300_000).optional(),
+    /** manual review (`reviewCheck`): a person may decide INCONCLUSIVE checks only, or any decided check */
+    review: z.object({ anyStatus: z.boolean().default(false) }).strict().default({ anyStatus: false }),
   })
   .strict();
 

@@ -63,7 +63,24 @@ export interface CheckRecord {
   /** by when the check must be decided (its policy's deadlineMs) */
   deadlineAt: Date | null;
   completedAt: Date | null;
+  /** a person's decision on the check (its own `status` stays the automated one); null: not reviewed */
+  review?: CheckReview | null;
 }
+
+export const REVIEW_DECISIONS = ['ACCEPT', 'REJECT'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
+export interface CheckReview {
+  decision: ReviewDecision;
+  note: string;
+  /** the API key that reviewed it */
+  reviewerKeyId: string;
+  at: Date;
+}
+
+/** What a check ends as: a review's decision when a person made one, else the automated status. */
+export const finalStatusOf = (c: Pick<CheckRecord, 'status' | 'review'>): CheckStatus =>
+  c.review ? (c.review.decision === 'ACCEPT' ? 'ACCEPTED' : 'REJECTED') : c.status;
 
 /**
  * What a check was decided from, stored with it so that `replayPolicy` can decide it again under

@@ -42,6 +42,11 @@ export class AdminResolver {
     return tenant;
   }
 
+  @Query(() => [ApiKeyInfo], { description: "A tenant's API keys, revoked ones too, newest first (no tenantId: the admin keys); never their secrets" })
+  apiKeys(@Ctx() ctx: Context, @Arg('tenantId', () => ID, { nullable: true }) tenantId?: string) {
+    return ctx.services.store.keys.list(tenantId ?? null);
+  }
+
   @Mutation(() => CreatedApiKey, { description: 'The secret is shown once; only its hash is stored' })
   async createApiKey(
     @Arg('role', () => RoleEnum) role: 'tenant' | 'admin',

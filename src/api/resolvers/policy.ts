@@ -45,6 +45,16 @@ export class ProviderStatus {
   @Field(() => CalibrationInfo, { nullable: true, description: 'The table that maps its match scores' }) matchCalibration!: CalibrationInfo | null;
 }
 
+const MAX_SCORE_PAIRS = 500;
+
+@ObjectType({ description: "Two providers' unified match scores on one check" })
+export class ScorePair {
+  @Field(() => ID) checkId!: string;
+  @Field(() => Float) a!: number;
+  @Field(() => Float) b!: number;
+  @Field({ description: 'They decided the same' }) agree!: boolean;
+}
+
 @ObjectType({ description: 'How two providers compared on the same checks (shadow and consensus runs)' })
 export class ProviderAgreement {
   @Field(() => CapabilityCheckEnum, { description: 'The check they are compared on' }) check!: string;
@@ -53,6 +63,7 @@ export class ProviderAgreement {
   @Field(() => Int, { description: 'checks both answered' }) checks!: number;
   @Field(() => Float, { description: 'share of those checks with the same decision' }) agreement!: number;
   @Field(() => Float, { nullable: true, description: 'Pearson correlation of their unified match scores' }) scoreCorrelation!: number | null;
+  @Field(() => [ScorePair], { description: `Their unified match scores check by check (match only; at most ${MAX_SCORE_PAIRS})` }) scores!: ScorePair[];
 }
 
 @ObjectType()
@@ -244,7 +255,8 @@ export function agreementOf(rows: Comparable[]): ProviderAgreement[] {
       PROVIDER_NAMES.slice(i + 1).forEach((b) => {
         const both = [...byCheck.values()].filter((m) => m.get(a)?.decisions[check] && m.get(b)?.decisions[check]).map((m) => [m.get(a)!, m.get(b)!]);
         if (both.length === 0) return;
-        const scored = check === 'match' ? both.filter(([x, y]) => x.unifiedScore !== null && y.unifiedScore !== null).map(([x, y]) => [x.unifiedScore!, y.unifiedScore!]) : [];
+        const withScores = check === 'match' ? both.filter(([x, y]) => x.unifiedScore !== null && y.unifiedScore !== null) : [];
+        const scored = withScores.map(([x, y]) => [x.unifiedScore!, y.unifiedScore!]);
         out.push({
           check,
           providerA: a,
@@ -252,6 +264,7 @@ export function agreementOf(rows: Comparable[]): ProviderAgreement[] {
           checks: both.length,
           agreement: both.filter(([x, y]) => x.decisions[check] === y.decisions[check]).length / both.length,
           scoreCorrelation: pearson(scored),
+          scores: withScores.slice(0, MAX_SCORE_PAIRS).map(([x, y]) => ({ checkId: x.checkId, a: x.unifiedScore!, b: y.unifiedScore!, agree: x.decisions[check] === y.decisions[check] })),
         });
       }),
     );
