@@ -25,7 +25,7 @@ import { purgeExpired, RetentionJob } from './privacy';
 import { createProviders } from './providers';
 import { openDb, type Db } from './store/db';
 import { migrate } from './store/migrations';
-import { createStore } from './store/repositories';
+import { createStore, outboxReviewed } from './store/repositories';
 import { CalibrationRegistry } from './verification/calibration';
 import { DEFAULT_BREAKER, HealthBook, MemoryCircuits, type BreakerOptions } from './verification/health';
 import { RedisCircuits } from './verification/redis-circuits';
@@ -155,7 +155,23 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const webhooks = new WebhookDeliverer(store.webhooks, db, { ...DEFAULT_DELIVERER, allow: config.VERIGATE_WEBHOOK_ALLOW, retryBaseMs: config.VERIGATE_WEBHOOK_RETRY_MS }, log);
   await webhooks.start();
   opened.push(() => webhooks.stop());
-  const services: Services = { config, store, orchestrator, providers, calibration, health, imageLimits: DEFAULT_IMAGE_LIMITS, heavyLane, tenantLimits, webhooks, feed, log, authFailures };
+  const services: Services = {
+    config,
+    store,
+    orchestrator,
+    providers,
+    calibration,
+    health,
+    imageLimits: DEFAULT_IMAGE_LIMITS,
+    heavyLane,
+    tenantLimits,
+    webhooks,
+    feed,
+    log,
+    authFailures,
+    // a review's webhook event commits with the review
+    onCheckReviewed: (tx, check) => outboxReviewed(tx, check.id, check.review!.at),
+  };
 
   const limits = limitsPlugin({ store: limitStore, limits: tenantLimits, mutationCost: config.VERIGATE_MUTATION_COST, log });
   const production = config.NODE_ENV === 'production';

@@ -240,23 +240,32 @@ export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider
 
 /**
  * The webhook outbox, as a CTE of the statement that ends a check: one delivery per endpoint of the
- * check's tenant that takes the event (check.completed, or check.failed for ERROR), written in the
- * same transaction as the result, so no event is lost. The payload is the unified result (never raw
- * provider numbers, never images); the event id is derived from the check and the event type, so a
- * delivery tried again, or redelivered, carries the same id (receivers deduplicate on it).
+ * check's tenant that takes the event (check.completed, or check.failed for ERROR; `type` names
+ * another), written in the same transaction as the result, so no event is lost. The payload is the
+ * unified result (never raw provider numbers, never images); the event id is derived from the check
+ * and the event type, so a delivery tried again, or redelivered, carries the same id (receivers
+ * deduplicate on it).
  */
-function outbox(done: string, at: string): string {
-  const type = `CASE WHEN d.status = 'ERROR' THEN 'check.failed' ELSE 'check.completed' END`;
+export function outbox(done: string, at: string, type = `CASE WHEN d.status = 'ERROR' THEN 'check.failed' ELSE 'check.completed' END`): string {
   const eventId = `md5(d.id::text || ':' || ${type})::uuid`;
   return `outbox AS (
     INSERT INTO webhook_deliveries (id, endpoint_id, tenant_id, check_id, event_id, event_type, payload, next_attempt_at, created_at)
     SELECT gen_random_uuid(), e.id, d.tenant_id, d.id, ${eventId}, ${type},
       jsonb_build_object('id', ${eventId}, 'type', ${type}, 'createdAt', ${at}::timestamptz, 'data', jsonb_build_object('check', jsonb_build_object(
         'id', d.id, 'tenantId', d.tenant_id, 'referenceId', d.reference_id, 'kind', d.kind, 'status', d.status, 'reasons', to_jsonb(d.reasons),
-        'provider', d.provider, 'faceMatch', d.face_match, 'liveness', d.liveness, 'createdAt', d.created_at, 'completedAt', d.completed_at))),
+        'provider', d.provider, 'faceMatch', d.face_match, 'liveness', d.liveness, 'createdAt', d.created_at, 'completedAt', d.completed_at)
+        || CASE WHEN d.review_decision IS NULL THEN '{}'::jsonb ELSE jsonb_build_object(
+          'review', jsonb_build_object('decision', d.review_decision, 'reviewedAt', d.reviewed_at),
+          'finalStatus', CASE d.review_decision WHEN 'ACCEPT' THEN 'ACCEPTED' ELSE 'REJECTED' END) END)),
       ${at}, ${at}
     FROM ${done} d JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.deleted_at IS NULL AND (${type}) = ANY(e.events)
   )`;
+}
+
+/** The `check.reviewed` event of a check just reviewed, written in the review's transaction (src/store/review.ts). */
+export async function outboxReviewed(tx: Queryable, checkId: string, at: Date): Promise<void> {
+  // the NOTIFY (sent at commit) wakes the webhook deliverers as a completion does
+  await tx.query(`WITH d AS (SELECT * FROM checks WHERE id = $1), ${outbox('d', '$2', "'check.reviewed'")} SELECT pg_notify('${CHECK_DONE_CHANNEL}', $1::text)`, [checkId, at]);
 }
 
 /** NOTIFY channel on which a completed check's id is announced (idempotent repeats wait on it). */
@@ -539,7 +548,7 @@ export class CheckRepo {
            UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM swept WHERE liveness_sessions.check_id = swept.id
          ), ended AS (
            SELECT * FROM checks WHERE id IN (SELECT id FROM swept)
-         ), ${outbox('(SELECT c.id, c.tenant_id, c.reference_id, c.kind, \'ERROR\'::text AS status, ARRAY[s.reason] AS reasons, c.provider, c.face_match, c.liveness, c.created_at, $1::timestamptz AS completed_at FROM ended c JOIN swept s ON s.id = c.id)', '$1')}
+         ), ${outbox('(SELECT c.id, c.tenant_id, c.reference_id, c.kind, \'ERROR\'::text AS status, ARRAY[s.reason] AS reasons, c.provider, c.face_match, c.liveness, c.created_at, $1::timestamptz AS completed_at, c.review_decision, c.reviewed_at FROM ended c JOIN swept s ON s.id = c.id)', '$1')}
          SELECT id, reason, pg_notify('${CHECK_DONE_CHANNEL}', id::text) AS notified FROM swept`,
         [now, graceMs, aliveSince, DEFAULT_DEADLINE_MS],
       );

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Scope } from '../verification/types';
 import type { Db } from './db';
 
-export const WEBHOOK_EVENTS = ['check.completed', 'check.failed'] as const;
+export const WEBHOOK_EVENTS = ['check.completed', 'check.failed', 'check.reviewed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface WebhookEndpoint {

@@ -13,6 +13,7 @@ import {
   CreateWebhookEndpointDocument,
   DeleteWebhookEndpointDocument,
   RedeliverWebhookDocument,
+  ReviewCheckDocument,
   RotateWebhookSecretDocument,
   VerifyIdentityDocument,
   WebhookDeliveriesDocument,
@@ -108,6 +109,26 @@ describe('webhooks', () => {
     local.behave(async (req) => ({ match: req.match ? { score: 0.99, scale: 'unit', calibration: 'scripted/unit' } : undefined, liveness: req.liveness ? { score: 0.97, scale: 'unit', calibration: 'scripted/unit' } : undefined, quality: [], raw: {} }));
     const failed = await nth(before + 2);
     expect(failed.json).toMatchObject({ type: 'check.failed', data: { check: { status: 'ERROR', reasons: ['PROVIDER_UNAVAILABLE'] } } });
+  });
+
+  it('sends check.reviewed when a person decides an INCONCLUSIVE check, with the decision and not the note', async () => {
+    const t = await h.tenant('reviewed');
+    const made = (await h.gql(CreateWebhookEndpointDocument, { input: { url, events: ['CHECK_REVIEWED'] } }, t.key)).data!.createWebhookEndpoint;
+    local.behave(async (req) => ({ match: req.match ? { score: 0.5, scale: 'unit', calibration: 'scripted/unit' } : undefined, liveness: req.liveness ? { score: 0.97, scale: 'unit', calibration: 'scripted/unit' } : undefined, quality: [], raw: {} }));
+    const before = received.length;
+    try {
+      const r = (await check(t.key)).data!.verifyIdentity;
+      expect(r.status).toBe('INCONCLUSIVE');
+      // the endpoint takes only reviews: the completion sent nothing
+      const reviewed = await h.gql(ReviewCheckDocument, { id: r.id, decision: 'REJECT', note: 'selfie is a photo of a screen, seen on inspection' });
+      expect(reviewed.errors).toBeUndefined();
+      const got = await nth(before + 1);
+      expect(got.json).toMatchObject({ type: 'check.reviewed', data: { check: { id: r.id, status: 'INCONCLUSIVE', finalStatus: 'REJECTED', review: { decision: 'REJECT' } } } });
+      expect(got.body).not.toContain('screen');
+      expect(verify(got.signature, got.body, made.secret)).toBe(true);
+    } finally {
+      local.behave(async (req) => ({ match: req.match ? { score: 0.99, scale: 'unit', calibration: 'scripted/unit' } : undefined, liveness: req.liveness ? { score: 0.97, scale: 'unit', calibration: 'scripted/unit' } : undefined, quality: [], raw: {} }));
+    }
   });
 
   it('tries a refused delivery again with the same event id, lists deliveries, and sends one again on request', async () => {

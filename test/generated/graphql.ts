@@ -165,10 +165,11 @@ export type WebhookEndpointInput = {
   url: string;
 };
 
-/** CHECK_COMPLETED: a check decided (ACCEPTED, REJECTED, INCONCLUSIVE); CHECK_FAILED: a check ended ERROR */
+/** CHECK_COMPLETED: a check decided (ACCEPTED, REJECTED, INCONCLUSIVE); CHECK_FAILED: a check ended ERROR; CHECK_REVIEWED: a person decided a check (review, finalStatus) */
 export type WebhookEvent =
   | 'CHECK_COMPLETED'
-  | 'CHECK_FAILED';
+  | 'CHECK_FAILED'
+  | 'CHECK_REVIEWED';
 
 export type CreateTenantMutationVariables = Exact<{
   name: string;

@@ -11,8 +11,11 @@ import { allowList, resolveTarget, WebhookRefused } from '../../webhooks/deliver
 import { actorOf, type Context } from '../context';
 
 /** GraphQL names of the events (a dot is not allowed in an enum value). */
-const EVENT_ENUM = { CHECK_COMPLETED: 'check.completed', CHECK_FAILED: 'check.failed' } as const;
-registerEnumType(EVENT_ENUM, { name: 'WebhookEvent', description: 'CHECK_COMPLETED: a check decided (ACCEPTED, REJECTED, INCONCLUSIVE); CHECK_FAILED: a check ended ERROR' });
+const EVENT_ENUM = { CHECK_COMPLETED: 'check.completed', CHECK_FAILED: 'check.failed', CHECK_REVIEWED: 'check.reviewed' } as const;
+registerEnumType(EVENT_ENUM, {
+  name: 'WebhookEvent',
+  description: 'CHECK_COMPLETED: a check decided (ACCEPTED, REJECTED, INCONCLUSIVE); CHECK_FAILED: a check ended ERROR; CHECK_REVIEWED: a person decided a check (review, finalStatus)',
+});
 const DELIVERY_STATUS = { PENDING: 'PENDING', DELIVERED: 'DELIVERED', FAILED: 'FAILED' } as const;
 registerEnumType(DELIVERY_STATUS, { name: 'WebhookDeliveryStatus' });
 
