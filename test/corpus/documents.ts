@@ -69,7 +69,8 @@ export interface Identity {
 const yymmdd = (y: number, m: number, d: number) => `${String(y % 100).padStart(2, '0')}${String(m).padStart(2, '0')}${String(d).padStart(2, '0')}`;
 
 export function randomIdentity(r: () => number, format: MrzFormat): Identity {
-  const code = format === 'TD3' ? 'P<' : pick(r, ['ID', 'I<', 'AC', 'IR']);
+  // not ID on a TD2: IDFRA is the French national ID's own format, which the mrz library reads as such
+  const code = format === 'TD3' ? 'P<' : pick(r, format === 'TD1' ? ['ID', 'I<', 'AC', 'IR'] : ['I<', 'AC', 'IR']);
   const numberLength = r() < 0.8 ? 9 : int(r, 6, 8);
   const number = Array.from({ length: numberLength }, () => pick(r, [...ALNUM])).join('');
   const optionalLength = format === 'TD3' ? pick(r, [0, 0, 11, 14]) : format === 'TD2' ? pick(r, [0, 7]) : pick(r, [0, 9, 15]);

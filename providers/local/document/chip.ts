@@ -45,6 +45,8 @@ export interface VerifyOptions {
   printedMrz?: readonly string[];
   /** certificates must be valid on this day (default: now) */
   now?: Date;
+  /** decode DG2's face into `faceImage` (default true) */
+  face?: boolean;
 }
 
 /** Sizes far above any real chip's files (DG1 ~ 95 B, DG2 ~ 15–60 KB, SOD ~ 2–5 KB). */
@@ -112,7 +114,7 @@ export async function verifyChip(files: ChipFiles, trust: TrustStore, opts: Veri
     verified: chipOk,
     reasons: [...reasons],
     dg1Mrz: dg1.lines,
-    faceImage: chipOk && face ? await faceJpeg(face) : undefined,
+    faceImage: chipOk && face && opts.face !== false ? await faceJpeg(face) : undefined,
     faceFormat: face?.format,
     signer: signer ? { subject: signer.subject, issuer: signer.issuer, serialNumber: signer.serialNumber } : undefined,
     hashAlgorithm: sod.hashAlgorithm,

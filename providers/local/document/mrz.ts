@@ -51,6 +51,12 @@ export interface ReadOptions {
 
 /** Long side of the grey image the locator works on. */
 const LOCATE_SIDE = 1280;
+/**
+ * Strip scales (output pixels per character) tried in turn until the MRZ validates: 24 read the
+ * most calibration pages; a wider 36 rescues some that the first misreads (the Obama specimen's bold
+ * name line among them). A page that validates at once pays for one read.
+ */
+const PITCHES = [24, 36];
 /** candidates read before giving up */
 const MAX_CANDIDATES = 3;
 
@@ -65,13 +71,15 @@ export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Pr
   for (const candidate of candidates) {
     const lines = toImage(candidate, img.width / gw, img.height / gh);
     const { length } = MRZ_SHAPES[candidate.format];
-    for (const turn of [false, true]) {
-      const read = await readLines(model, img, lines.lines, length, turn);
-      const attempt = parseRead(turn ? [...read].reverse() : read);
-      if (!best || attempt.score > best.score) best = attempt;
-      if (attempt.parsed.valid) return { found: true, document: toDocument(attempt.parsed, attempt.lines, opts.now) };
-      // a right-way-up read starts with a document code letter; only a page upside down gets turned
-      if (/^[ACIPV]/.test(read[0]!.text)) break;
+    for (const pitchOut of PITCHES) {
+      for (const turn of [false, true]) {
+        const read = await readLines(model, img, lines.lines, length, { turn, pitchOut });
+        const attempt = parseRead(turn ? [...read].reverse() : read);
+        if (!best || attempt.score > best.score) best = attempt;
+        if (attempt.parsed.valid) return { found: true, document: toDocument(attempt.parsed, attempt.lines, opts.now) };
+        // a right-way-up read starts with a document code letter; only a page upside down gets turned
+        if (/^[ACIPV]/.test(read[0]!.text)) break;
+      }
     }
   }
   if (!best || best.score < 0.5) return { found: false };
@@ -88,19 +96,41 @@ function toImage(c: MrzCandidate, sx: number, sy: number): MrzCandidate {
 /**
  * Parses the read lines. The library's autocorrect swaps O/0, I/1, B/8 … where a field admits
  * only letters or only digits; the corrections are written back into the lines. A document or
- * personal number admits both, and the model tells OCR-B's O from 0 badly: there, when a check
- * fails, the look-alikes of up to MAX_FLIPS uncertain characters are tried and a reading is kept
- * only if every check of the MRZ then holds (fewest changes first). Score: share of valid fields.
+ * personal number admits both, and the model tells OCR-B's O from 0 badly: when such a field's
+ * check fails and every other character in it was read confidently, up to MAX_FLIPS of its O/0 are
+ * swapped, and a reading kept only if every check of the MRZ then holds. Score: share of valid fields.
  */
 function parseRead(read: ReadLine[]): { parsed: ParseResult; lines: string[]; score: number } {
   const lines = read.map((l) => l.text);
   const first = safeParse(lines);
   if (!first) return { parsed: emptyParse(), lines, score: 0 };
   const corrected = applyAutocorrect(lines, first);
-  if (first.valid) return { parsed: first, lines: corrected, score: 1 };
-  const fixed = flipLookAlikes(read, corrected, first);
+  if (first.valid && sure(read, first)) return { parsed: first, lines: corrected, score: 1 };
+  const fixed = first.valid ? undefined : flipLookAlikes(read, corrected, first);
   if (fixed) return fixed;
+  if (first.valid) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.9 };
   return { parsed: first, lines: corrected, score: first.details.filter((d) => d.valid).length / first.details.length };
+}
+
+/** fields the check digits guard: a wrong reading there must not pass as valid */
+const GUARDED = new Set(['documentNumber', 'birthDate', 'expirationDate', 'personalNumber', 'optional1', 'optional']);
+
+/**
+ * The check digits catch one error in a field, not several: two errors in a document number
+ * pass its check digit one time in ten, and in a TD3 the composite repeats the same weights over
+ * it. So a reading is accepted as valid only if at most one character of the guarded fields was
+ * uncertain (read with p < CONFIDENT); a filler no frame fell on is not counted.
+ */
+function sure(read: ReadLine[], p: ParseResult): boolean {
+  let uncertain = 0;
+  for (const d of p.details) {
+    if (!d.field || !GUARDED.has(d.field)) continue;
+    for (let column = d.start; column < d.end; column++) {
+      const c = read[d.line]?.chars[column];
+      if (c && c.p > 0 && c.p < CONFIDENT) uncertain++;
+    }
+  }
+  return uncertain <= 1;
 }
 
 function applyAutocorrect(lines: string[], p: ParseResult): string[] {
@@ -109,42 +139,38 @@ function applyAutocorrect(lines: string[], p: ParseResult): string[] {
   return out.map((l) => l.join(''));
 }
 
-/** characters a number field may hold that OCR confuses, and what each may really be */
-const LOOK_ALIKE: Record<string, string> = { O: '0', '0': 'OQD', Q: '0', D: '0', I: '1', '1': 'I', B: '8', '8': 'B', S: '5', '5': 'S', Z: '2', '2': 'Z', G: '6', '6': 'G' };
 /** alphanumeric fields guarded by check digits */
 const NUMBER_FIELDS = new Set(['documentNumber', 'personalNumber', 'optional1', 'optional']);
 const MAX_POSITIONS = 4;
-const MAX_FLIPS = 4;
+const MAX_FLIPS = 2;
+/** a character read with at least this probability */
+const CONFIDENT = 0.9;
 
 function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): { parsed: ParseResult; lines: string[]; score: number } | undefined {
-  const spots: Array<{ line: number; column: number; alternatives: string; p: number }> = [];
   // the number fields whose own check digit failed; if none did, all of them (the composite failed)
   const failed = new Set(p.details.filter((d) => !d.valid && d.field?.endsWith('CheckDigit')).map((d) => d.field!.replace('CheckDigit', '')));
   const suspects = [...NUMBER_FIELDS].filter((f) => failed.has(f));
+  const spots: Array<{ line: number; column: number; alternative: string }> = [];
   for (const d of p.details) {
     if (!d.field || !NUMBER_FIELDS.has(d.field) || (suspects.length > 0 && !suspects.includes(d.field))) continue;
     for (let column = d.start; column < d.end; column++) {
-      // O and 0 always (the model cannot tell them apart in OCR-B); other look-alikes only where
-      // the model itself hesitated (its runner-up is the look-alike)
       const c = read[d.line]?.chars[column];
       const ch = lines[d.line]![column]!;
-      const alternatives = ch === 'O' ? '0' : ch === '0' ? 'O' : c && LOOK_ALIKE[ch]?.includes(c.second) && c.pSecond >= 0.02 ? c.second : '';
-      if (alternatives) spots.push({ line: d.line, column, alternatives, p: c?.p ?? 0 });
+      if (ch === 'O' || ch === '0') spots.push({ line: d.line, column, alternative: ch === 'O' ? '0' : 'O' });
+      // every other character of the field must be a confident read: flipping O/0 is for a field
+      // read well but for OCR-B's near-identical O and 0, not a search for any reading that passes
+      // the check digits (two check digits pass a random reading one time in a hundred)
+      else if (!c || c.p < CONFIDENT) return undefined;
     }
   }
-  spots.sort((a, b) => a.p - b.p);
-  const chosen = spots.slice(0, MAX_POSITIONS);
-  // every set of up to MAX_FLIPS spots, each with each of its alternatives: fewest flips first
-  for (let flips = 1; flips <= Math.min(MAX_FLIPS, chosen.length); flips++) {
-    for (const combo of combinations(chosen.length, flips)) {
-      const choices = combo.map((i) => chosen[i]!.alternatives.length);
-      for (const pick of product(choices)) {
-        const trial = lines.map((l) => l.split(''));
-        combo.forEach((i, k) => (trial[chosen[i]!.line]![chosen[i]!.column] = chosen[i]!.alternatives[pick[k]!]!));
-        const text = trial.map((l) => l.join(''));
-        const parsed = safeParse(text);
-        if (parsed?.valid) return { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
-      }
+  if (spots.length === 0 || spots.length > MAX_POSITIONS) return undefined;
+  for (let flips = 1; flips <= Math.min(MAX_FLIPS, spots.length); flips++) {
+    for (const combo of combinations(spots.length, flips)) {
+      const trial = lines.map((l) => l.split(''));
+      for (const i of combo) trial[spots[i]!.line]![spots[i]!.column] = spots[i]!.alternative;
+      const text = trial.map((l) => l.join(''));
+      const parsed = safeParse(text);
+      if (parsed?.valid) return { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
     }
   }
   return undefined;
@@ -153,11 +179,6 @@ function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): { pa
 function* combinations(n: number, k: number, from = 0): Generator<number[]> {
   if (k === 0) return yield [];
   for (let i = from; i <= n - k; i++) for (const rest of combinations(n, k - 1, i + 1)) yield [i, ...rest];
-}
-
-function* product(sizes: number[]): Generator<number[]> {
-  if (sizes.length === 0) return yield [];
-  for (const rest of product(sizes.slice(1))) for (let i = 0; i < sizes[0]!; i++) yield [i, ...rest];
 }
 
 function safeParse(lines: string[]): ParseResult | undefined {

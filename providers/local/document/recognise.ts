@@ -21,7 +21,7 @@ const HEIGHT = 48;
  * (seeds 1000–1011 × 5 degradations, not the benchmark's): pitch 20/24/28 with strip 1.7/1.5/1.5
  * read 50/52/47 of 60 pages right, 24 with 1.3 read 48; wider is slower (one frame per 8 px).
  */
-const PITCH_OUT = 24;
+export const PITCH_OUT = 24;
 /** the model's horizontal downsampling: one CTC frame per 8 input pixels */
 const FRAME = 8;
 const STRIP_OVER_CHAR = 1.5;
@@ -89,16 +89,16 @@ export interface ReadLine {
  * The strip view of `line` (coordinates in `img`'s upright pixels): output (x, y) → image point.
  * The first character's centre lands at x = MARGIN_CHARS × PITCH_OUT + PITCH_OUT / 2 − ½.
  */
-export function stripView(line: MrzLine, length: number): { view: Affine; width: number } {
+export function stripView(line: MrzLine, length: number, pitchOut = PITCH_OUT): { view: Affine; width: number } {
   const span = Math.hypot(line.x1 - line.x0, line.y1 - line.y0);
   const ux = (line.x1 - line.x0) / span;
   const uy = (line.y1 - line.y0) / span;
   const pitch = span / (length - 1);
-  const sh = pitch / PITCH_OUT; // image pixels per output pixel, along the line
+  const sh = pitch / pitchOut; // image pixels per output pixel, along the line
   const sv = (line.height * STRIP_OVER_CHAR) / HEIGHT; // across it
-  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * PITCH_OUT) / FRAME) * FRAME;
+  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * pitchOut) / FRAME) * FRAME;
   // output pixel x covers [x, x + 1): its centre x + ½ maps to the image point (pixel centres at integers)
-  const firstCentreOut = MARGIN_CHARS * PITCH_OUT + PITCH_OUT / 2;
+  const firstCentreOut = MARGIN_CHARS * pitchOut + pitchOut / 2;
   const ox = line.x0 - firstCentreOut * sh * ux + (HEIGHT / 2) * sv * uy;
   const oy = line.y0 - firstCentreOut * sh * uy - (HEIGHT / 2) * sv * ux;
   const a = sh * ux;
@@ -111,8 +111,9 @@ export function stripView(line: MrzLine, length: number): { view: Affine; width:
 const SPEC = { name: 'x', height: HEIGHT, layout: 'NCHW', colour: 'BGR', mean: 127.5, std: 127.5 } as const;
 
 /** Reads `lines` of one MRZ (one batch through the model); `turn`: read them upside down. */
-export async function readLines(m: LineModel, img: Rgb, lines: readonly MrzLine[], length: number, turn = false): Promise<ReadLine[]> {
-  const strips = lines.map((l) => stripView(turn ? { ...l, x0: l.x1, y0: l.y1, x1: l.x0, y1: l.y0 } : l, length));
+export async function readLines(m: LineModel, img: Rgb, lines: readonly MrzLine[], length: number, opts: { turn?: boolean; pitchOut?: number } = {}): Promise<ReadLine[]> {
+  const pitchOut = opts.pitchOut ?? PITCH_OUT;
+  const strips = lines.map((l) => stripView(opts.turn ? { ...l, x0: l.x1, y0: l.y1, x1: l.x0, y1: l.y0 } : l, length, pitchOut));
   const width = strips[0]!.width;
   const plane = 3 * HEIGHT * width;
   const batch = new Float32Array(plane * strips.length);
@@ -121,17 +122,17 @@ export async function readLines(m: LineModel, img: Rgb, lines: readonly MrzLine[
   const probs = Object.values(out)[0]!;
   const frames = width / FRAME;
   const classes = probs.length / (strips.length * frames);
-  return strips.map((_, i) => decode(m, probs.subarray(i * frames * classes, (i + 1) * frames * classes), frames, classes, length));
+  return strips.map((_, i) => decode(m, probs.subarray(i * frames * classes, (i + 1) * frames * classes), frames, classes, length, pitchOut));
 }
 
 /** Greedy CTC over blank + the MRZ alphabet; each character placed in the cell its frames fall in. */
-function decode(m: LineModel, probs: Float32Array, frames: number, classes: number, length: number): ReadLine {
+function decode(m: LineModel, probs: Float32Array, frames: number, classes: number, length: number, pitchOut: number): ReadLine {
   const chars: ReadChar[] = [];
   let run: { k: number; p: number; second: number; pSecond: number; from: number; to: number } | undefined;
   const close = () => {
     if (!run) return;
     const centre = ((run.from + run.to + 1) / 2) * FRAME; // output x of the run's middle
-    const position = ((centre - (MARGIN_CHARS * PITCH_OUT + PITCH_OUT / 2)) / PITCH_OUT);
+    const position = (centre - (MARGIN_CHARS * pitchOut + pitchOut / 2)) / pitchOut;
     chars.push({ char: MRZ_ALPHABET[run.k]!, p: run.p, second: MRZ_ALPHABET[run.second]!, pSecond: run.pSecond, cell: Math.round(position), position });
     run = undefined;
   };
