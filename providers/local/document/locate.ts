@@ -280,5 +280,21 @@ function stacks(lines: MrzLine[]): MrzCandidate[] {
     }
   }
   found.sort((p, q) => p.error - q.error || q.bottom - p.bottom);
-  return found.map(({ format, lines: ls }) => ({ format, lines: ls }));
+  return found.map(({ format, lines: ls }) => ({ format, lines: alignEnds(ls, MRZ_SHAPES[format].length) }));
+}
+
+/**
+ * The lines of one MRZ start and end together. A line whose count is off the format's (a speck
+ * chained on at one end, a faded last filler) takes its ends from a line whose count is right,
+ * each projected onto its own centre line.
+ */
+function alignEnds(lines: MrzLine[], length: number): MrzLine[] {
+  const good = lines.find((l) => l.count === length);
+  if (!good) return lines;
+  return lines.map((l) => {
+    if (l.count === length) return l;
+    const slope = (l.y1 - l.y0) / Math.max(1, l.x1 - l.x0);
+    const at = (x: number) => l.y0 + slope * (x - l.x0);
+    return { ...l, x0: good.x0, y0: at(good.x0), x1: good.x1, y1: at(good.x1), count: length };
+  });
 }
