@@ -56,7 +56,7 @@ export function locateMrz(img: Grey): MrzCandidate[] {
 }
 
 /** Dark components of character size: ink is ≥ 10% darker than its neighbourhood's mean. */
-export function characterBlobs(img: Grey): Blob[] {
+function characterBlobs(img: Grey): Blob[] {
   const { width: W, height: H, data } = img;
   // integral image of luminance for the local mean
   const integral = new Float64Array((W + 1) * (H + 1));
@@ -151,7 +151,7 @@ function components(ink: Uint8Array, W: number, H: number): Blob[] {
  * turns each long chain into a line: a least-squares centre line, the typical character height
  * and pitch.
  */
-export function textLines(blobs: Blob[]): MrzLine[] {
+function textLines(blobs: Blob[]): MrzLine[] {
   const order = blobs.map((_, i) => i).sort((a, b) => blobs[a]!.cx - blobs[b]!.cx);
   const next = new Int32Array(blobs.length).fill(-1);
   const hasPrev = new Uint8Array(blobs.length);
@@ -280,21 +280,6 @@ function stacks(lines: MrzLine[]): MrzCandidate[] {
     }
   }
   found.sort((p, q) => p.error - q.error || q.bottom - p.bottom);
-  return found.map(({ format, lines: ls }) => ({ format, lines: alignEnds(ls, MRZ_SHAPES[format].length) }));
+  return found.map(({ format, lines: ls }) => ({ format, lines: ls }));
 }
 
-/**
- * The lines of one MRZ start and end together. A line whose count is off the format's (a speck
- * chained on at one end, a faded last filler) takes its ends from a line whose count is right,
- * each projected onto its own centre line.
- */
-function alignEnds(lines: MrzLine[], length: number): MrzLine[] {
-  const good = lines.find((l) => l.count === length);
-  if (!good) return lines;
-  return lines.map((l) => {
-    if (l.count === length) return l;
-    const slope = (l.y1 - l.y0) / Math.max(1, l.x1 - l.x0);
-    const at = (x: number) => l.y0 + slope * (x - l.x0);
-    return { ...l, x0: good.x0, y0: at(good.x0), x1: good.x1, y1: at(good.x1), count: length };
-  });
-}
