@@ -103,7 +103,7 @@ function toImage(c: MrzCandidate, sx: number, sy: number): MrzCandidate {
  * swapped, and a reading kept only if every check of the MRZ then holds. Score: share of valid fields.
  */
 function parseRead(read: ReadLine[]): { parsed: ParseResult; lines: string[]; score: number } {
-  const lines = read.map((l) => l.text);
+  const lines = fillerTail(read.map((l) => l.text));
   const first = safeParse(lines);
   if (!first) return { parsed: emptyParse(lines), lines, score: 0 };
   const corrected = applyAutocorrect(lines, first);
@@ -135,6 +135,16 @@ function sure(read: ReadLine[], p: ParseResult): boolean {
     }
   }
   return uncertain <= 1;
+}
+
+/**
+ * A name field is filled with '<' after the names (Doc 9303 Part 3): one or two letters standing
+ * alone after a run of three or more fillers at the end of the field are a misread filler (the
+ * strip's margin, a speck), not a name.
+ */
+function fillerTail(lines: string[]): string[] {
+  const name = lines.length === 3 ? 2 : 0;
+  return lines.map((l, i) => (i === name ? l.replace(/(<{3,})([A-Z]{1,2})(<*)$/, (_, run: string, letters: string, rest: string) => run + '<'.repeat(letters.length) + rest) : l));
 }
 
 function applyAutocorrect(lines: string[], p: ParseResult): string[] {
