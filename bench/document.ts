@@ -1,0 +1,135 @@
+/**
+ * The document side, measured: MRZ reading accuracy per degradation on generated OCR-B pages
+ * (seeds 1..N, apart from the calibration seeds 1000–1011 the strip scale was chosen on) and on
+ * the three specimen passports; ms per page (wall and CPU: the machine is shared); passive
+ * authentication on synthetic chips and their tampered twins. Writes bench/reports/document.json.
+ *
+ *   npm run build && node dist/bench/document.js [pages per degradation = 24] [chips = 12]
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMrzReader, trustStore, verifyChip } from '../providers/local/document';
+import { chipCases, makeTestPki } from '../test/corpus/chips';
+import { DEGRADATIONS, generatePage, pagePlan, requireOcrB, SPECIMENS } from '../test/corpus/documents';
+import { FACES_DIR } from '../test/support/faces';
+import { summarise, writeReport } from './report';
+
+const now = new Date('2026-12-03T00:00:00Z');
+
+/** the characters the check digits guard: document number, dates, optional data (not the names) */
+function guarded(lines: readonly string[], format: string): string {
+  return format === 'TD1' ? lines[0]!.slice(5, 30) + lines[1]!.slice(0, 15) + lines[1]!.slice(18, 30) : lines[1]!.slice(0, 10) + lines[1]!.slice(13, 20) + lines[1]!.slice(21);
+}
+const cpuMs = (start: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(start);
+  return (u.user + u.system) / 1000;
+};
+
+async function main(): Promise<void> {
+  requireOcrB();
+  const perDegradation = Number(process.argv[2] ?? 24);
+  const chipCount = Number(process.argv[3] ?? 12);
+  const reader = await loadMrzReader();
+
+  const specimens = [];
+  for (const s of SPECIMENS) {
+    const bytes = readFileSync(join(FACES_DIR, s.file));
+    const t = performance.now();
+    const c = process.cpuUsage();
+    const r = await reader.read(bytes, { now });
+    specimens.push({ file: s.file, exact: r.found && r.document.mrzValid && r.document.lines.join() === s.lines.join(), valid: r.found && r.document.mrzValid, wallMs: performance.now() - t, cpuMs: cpuMs(c), read: r.found ? r.document.lines : null });
+  }
+  console.log('specimens', specimens.map((s) => `${s.file.split('/')[1]}: ${s.exact ? 'exact' : 'MISS'}`).join(', '));
+
+  const mrz: Record<string, unknown> = {};
+  const allWall: number[] = [];
+  const allCpu: number[] = [];
+  let exactAll = 0;
+  let pagesAll = 0;
+  for (const degradation of DEGRADATIONS) {
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    const byFormat: Record<string, { pages: number; exact: number }> = {};
+    let exact = 0;
+    let notFound = 0;
+    let invalid = 0;
+    let validButWrong = 0;
+    let guardedWrong = 0;
+    for (const { seed, format } of pagePlan(1, perDegradation)) {
+      const page = await generatePage(seed, format, degradation);
+      const t = performance.now();
+      const c = process.cpuUsage();
+      const r = await reader.read(page.bytes, { now });
+      cpu.push(cpuMs(c));
+      wall.push(performance.now() - t);
+      const f = (byFormat[format] ??= { pages: 0, exact: 0 });
+      f.pages++;
+      if (!r.found) notFound++;
+      else if (!r.document.mrzValid) invalid++;
+      else if (r.document.lines.join() === page.lines.join()) {
+        exact++;
+        f.exact++;
+      } else {
+        validButWrong++;
+        if (guarded(r.document.lines, format) !== guarded(page.lines, format)) guardedWrong++;
+      }
+    }
+    exactAll += exact;
+    pagesAll += perDegradation;
+    allWall.push(...wall);
+    allCpu.push(...cpu);
+    mrz[degradation] = { pages: perDegradation, exact, exactRate: exact / perDegradation, notFound, invalid, validButWrong, validButWrongInGuardedField: guardedWrong, byFormat, wallMs: summarise(wall), cpuMs: summarise(cpu) };
+    const w = summarise(wall);
+    const cp = summarise(cpu);
+    console.log(`${degradation.padEnd(12)} exact ${exact}/${perDegradation}  not found ${notFound}  invalid ${invalid}  valid-but-wrong ${validButWrong} (in a guarded field ${guardedWrong})  wall p50 ${w.p50.toFixed(0)} ms  cpu p50 ${cp.p50.toFixed(0)} ms`);
+  }
+
+  const pki = makeTestPki();
+  const cases = await chipCases(pki, SPECIMENS.map((s) => [...s.lines]), chipCount);
+  const trust = trustStore([new X509Certificate(pki.csca)]);
+  const pa: number[] = [];
+  const paCpu: number[] = [];
+  const withFace: number[] = [];
+  let genuine = 0;
+  let genuineRefused = 0;
+  let tampered = 0;
+  let tamperedRefused = 0;
+  let reasonRight = 0;
+  for (const c of cases) {
+    let t = performance.now();
+    const cu = process.cpuUsage();
+    const r = await verifyChip(c.files, trust, { printedMrz: c.printed, face: false });
+    pa.push(performance.now() - t);
+    paCpu.push(cpuMs(cu));
+    if (c.expect === 'CHIP_VERIFIED') {
+      genuine++;
+      if (!r.reasons.includes('CHIP_VERIFIED')) genuineRefused++;
+      t = performance.now();
+      await verifyChip(c.files, trust, { printedMrz: c.printed });
+      withFace.push(performance.now() - t);
+    } else {
+      tampered++;
+      if (!r.reasons.includes('CHIP_VERIFIED')) tamperedRefused++;
+      if (r.reasons.includes(c.expect)) reasonRight++;
+    }
+  }
+  pki.dispose();
+  const chips = { genuine, genuineRefused, tampered, tamperedRefused, tamperedWithTheirReason: reasonRight, passiveAuthenticationMs: summarise(pa), passiveAuthenticationCpuMs: summarise(paCpu), withFaceDecodeMs: summarise(withFace) };
+  console.log(`chips: genuine ${genuine} (refused ${genuineRefused}), tampered ${tampered} (refused ${tamperedRefused}, with their reason ${reasonRight}); PA p50 ${chips.passiveAuthenticationMs.p50.toFixed(1)} ms (cpu ${chips.passiveAuthenticationCpuMs.p50.toFixed(1)}), with face decode p50 ${chips.withFaceDecodeMs.p50.toFixed(1)} ms`);
+
+  const path = writeReport('document', {
+    ocr: reader.model,
+    targets: { mrzExactRate: 0.97, msPerPage: 250, tamperedRefused: 1, genuineRefused: 0, msPerChip: 20 },
+    mrz: { pages: pagesAll, exact: exactAll, exactRate: exactAll / pagesAll, wallMs: summarise(allWall), cpuMs: summarise(allCpu), perDegradation: mrz },
+    specimens,
+    chips,
+    note: 'wall times on a shared 2-core machine with other agents running; CPU times are this process only (ORT 1 thread)',
+  });
+  console.log(`report: ${path}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
