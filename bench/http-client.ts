@@ -16,8 +16,17 @@ export interface ClientRequest {
   expect: { path: string; equals: string };
 }
 
-export type ClientMessage = { type: 'define'; request: ClientRequest } | { type: 'time'; name: string };
-export type ClientReply = { type: 'defined' } | { type: 'timed'; ms: number } | { type: 'failed'; message: string };
+export type ClientMessage =
+  | { type: 'define'; request: ClientRequest }
+  | { type: 'time'; name: string }
+  /** `count` requests, `concurrency` of them in flight at a time */
+  | { type: 'burst'; name: string; count: number; concurrency: number };
+export type ClientReply =
+  | { type: 'defined' }
+  | { type: 'timed'; ms: number }
+  /** each request's time, the burst's wall time, and this client's own CPU time over it (what the client costs the machine) */
+  | { type: 'burst'; ms: number[]; wallMs: number; clientCpuMs: number }
+  | { type: 'failed'; message: string };
 
 const requests = new Map<string, ClientRequest>();
 
@@ -33,6 +42,23 @@ async function timeOne(r: ClientRequest): Promise<number> {
 
 const reply = (m: ClientReply) => process.send!(m);
 
+async function burst(r: ClientRequest, count: number, concurrency: number): Promise<ClientReply> {
+  const times: number[] = [];
+  let started = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (started < count) {
+        started++;
+        times.push(await timeOne(r));
+      }
+    }),
+  );
+  const cpu = process.cpuUsage(cpu0);
+  return { type: 'burst', ms: times, wallMs: performance.now() - t0, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
 process.on('message', (m: ClientMessage) => {
   if (m.type === 'define') {
     requests.set(m.request.name, m.request);
@@ -41,6 +67,10 @@ process.on('message', (m: ClientMessage) => {
   }
   const r = requests.get(m.name);
   if (!r) return reply({ type: 'failed', message: `no request named ${m.name}` });
+  if (m.type === 'burst') {
+    burst(r, m.count, m.concurrency).then(reply, (e: Error) => reply({ type: 'failed', message: e.message }));
+    return;
+  }
   timeOne(r).then(
     (ms) => reply({ type: 'timed', ms }),
     (e: Error) => reply({ type: 'failed', message: e.message }),
