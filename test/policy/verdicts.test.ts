@@ -98,6 +98,12 @@ describe('trustworthy verdicts', () => {
     return res.data.setTenantPolicy;
   };
   const verify = (key: string, input: Record<string, unknown>) => h.gql(VerifyIdentityDocument, { input: { document: faceBase64(DOCUMENT), ...input } as never }, key);
+  /** a decided check, or a failure that names the error (not a TypeError on null data) */
+  const verified = async (key: string, input: Record<string, unknown>) => {
+    const r = await verify(key, input);
+    if (!r.data) throw new Error(`verifyIdentity answered ${JSON.stringify(r.errors)}`);
+    return r.data.verifyIdentity;
+  };
   const checkCount = async (tenantId: string) => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM checks WHERE tenant_id = $1', [tenantId]))[0].n;
   /** a completed Face Liveness session of the tenant (the emulator plays the user) */
   const completedSession = async (key: string, result: { referenceImage?: Buffer; status?: 'SUCCEEDED' | 'FAILED'; confidence?: number } = { referenceImage: faceBytes(SELFIE) }) => {
@@ -114,7 +120,7 @@ describe('trustworthy verdicts', () => {
       const t = await h.tenant('finding-1', 'rekognition');
       await setPolicy(t.id, { strategy: { type: 'single', provider: { provider: 'rekognition' } }, require: { liveness: false } });
       const session = await completedSession(t.key, { status: 'FAILED' });
-      const r = (await verify(t.key, { livenessSessionId: session })).data!.verifyIdentity;
+      const r = (await verified(t.key, { livenessSessionId: session }));
       // the session brings its own liveness verdict (failed), and no selfie to match: never a pass
       expect(r.status).toBe('REJECTED');
       expect(r.reasons).toEqual(expect.arrayContaining(['LIVENESS_FAILED', 'EVIDENCE_MISSING']));
@@ -130,7 +136,7 @@ describe('trustworthy verdicts', () => {
       });
       faciaScores = { similarity: scoreAt('facia/default', 'unit', 0.08), liveness: 0.97 };
       rekSimilarity = scoreAt('rekognition/default', 'percent', 0.08) / 100;
-      const r = (await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: faceBase64(SELFIE) }));
       expect(r.faceMatch!.fmr).toBeCloseTo(0.08, 2);
       expect(r.faceMatch!.matched).toBe(false);
       expect(r).toMatchObject({ status: 'REJECTED', reasons: ['FACE_MISMATCH'] });
@@ -140,7 +146,7 @@ describe('trustworthy verdicts', () => {
     it('3. setTenantProvider(rekognition) gives a working policy: match on Rekognition, liveness on the local engine', async () => {
       const t = await h.tenant('finding-3');
       await h.gql(SetTenantProviderDocument, { tenantId: t.id, provider: 'rekognition' });
-      const r = (await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: faceBase64(SELFIE) }));
       expect(r.status).toBe('ACCEPTED');
       expect(r.faceMatch).toMatchObject({ provider: 'rekognition', fmrSource: 'DEFAULT', calibrationTable: 'rekognition/default' });
       expect(r.liveness).toMatchObject({ provider: 'local', live: true });
@@ -150,7 +156,7 @@ describe('trustworthy verdicts', () => {
 
     it('4. the same idempotencyKey with another person’s selfie is a CONFLICT: nothing stored, no provider called', async () => {
       const t = await h.tenant('finding-4', 'facia');
-      const first = (await verify(t.key, { selfie: faceBase64(SELFIE), idempotencyKey: 'order-1' })).data!.verifyIdentity;
+      const first = (await verified(t.key, { selfie: faceBase64(SELFIE), idempotencyKey: 'order-1' }));
       const [checks, calls] = [await checkCount(t.id), facia.recorder.count('process_face')];
       const other = await verify(t.key, { selfie: faceBase64(OTHER_PERSON), idempotencyKey: 'order-1' });
       expect(other.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', field: 'idempotencyKey' });
@@ -160,7 +166,7 @@ describe('trustworthy verdicts', () => {
       expect(otherRef.errors?.[0].extensions?.code).toBe('CONFLICT');
       expect([await checkCount(t.id), facia.recorder.count('process_face')]).toEqual([checks, calls]);
       // the same request again is the stored result
-      const again = (await verify(t.key, { selfie: faceBase64(SELFIE), idempotencyKey: 'order-1' })).data!.verifyIdentity;
+      const again = (await verified(t.key, { selfie: faceBase64(SELFIE), idempotencyKey: 'order-1' }));
       expect(again.id).toBe(first.id);
       expect(facia.recorder.count('process_face')).toBe(calls);
     });
@@ -198,7 +204,7 @@ describe('trustworthy verdicts', () => {
       expect((await h.gql(LivenessSessionDocument, { id: session }, d.key)).data!.livenessSession).toBeNull();
       expect((await h.gql(LivenessSessionDocument, { id: session }, b.key)).data!.livenessSession).toMatchObject({ provider: 'rekognition', state: 'OPEN', checkId: null });
 
-      const used = (await verify(b.key, { livenessSessionId: session })).data!.verifyIdentity;
+      const used = (await verified(b.key, { livenessSessionId: session }));
       expect(used).toMatchObject({ status: 'ACCEPTED', livenessSessionId: session });
       expect(used.liveness?.provider).toBe('rekognition');
       const twice = await verify(b.key, { livenessSessionId: session });
@@ -230,11 +236,11 @@ describe('trustworthy verdicts', () => {
       const t = await h.tenant('finding-6');
       // measured: this selfie blurred (σ 3) still scores live 0.98 and matches its sharp self at cosine 0.93
       const blurred = (await sharp(faceBytes(LIVE_SELFIE)).blur(3).jpeg({ quality: 90 }).toBuffer()).toString('base64');
-      const r = (await verify(t.key, { selfie: blurred, document: faceBase64(LIVE_SELFIE) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: blurred, document: faceBase64(LIVE_SELFIE) }));
       expect(r.reasons).toContain('BLURRY');
       expect(r.status).toBe('INCONCLUSIVE');
       await setPolicy(t.id, { strategy: { type: 'single', provider: { provider: 'local' } }, quality: { block: ['BLURRY'], outcome: 'REJECTED' } });
-      expect((await verify(t.key, { selfie: blurred, document: faceBase64(LIVE_SELFIE) })).data!.verifyIdentity.status).toBe('REJECTED');
+      expect((await verified(t.key, { selfie: blurred, document: faceBase64(LIVE_SELFIE) })).status).toBe('REJECTED');
     });
 
     it('7. an operator table from `verigate calibrate --provider facia` maps Facia scores and says so', async () => {
@@ -268,7 +274,7 @@ describe('trustworthy verdicts', () => {
         }
         // the default table says it is a default, in every result
         const t = await h.tenant('finding-7-default', 'facia');
-        const r = (await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity;
+        const r = (await verified(t.key, { selfie: faceBase64(SELFIE) }));
         expect(r.faceMatch).toMatchObject({ fmrSource: 'DEFAULT', calibrationTable: 'facia/default' });
         expect((await h.gql(ProvidersDocument, {})).data!.providers.find((p) => p.name === 'facia')!.matchCalibration).toMatchObject({ origin: 'default', source: 'package' });
       } finally {
@@ -283,7 +289,7 @@ describe('trustworthy verdicts', () => {
       const t = await h.tenant('routing-attack');
       await h.gql(SetTenantProviderDocument, { tenantId: t.id, provider: 'rekognition' });
       rekSimilarity = 0.999;
-      const r = (await verify(t.key, { selfie: faceBase64(PRINT_ATTACK) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: faceBase64(PRINT_ATTACK) }));
       expect(r.faceMatch).toMatchObject({ provider: 'rekognition', matched: true });
       expect(r.liveness).toMatchObject({ provider: 'local', live: false });
       expect(r.status).toBe('REJECTED');
@@ -295,7 +301,7 @@ describe('trustworthy verdicts', () => {
       await setPolicy(t.id, { strategy: { type: 'single', provider: { provider: 'facia' } }, routes: { liveness: { strategy: { type: 'single', provider: { provider: 'rekognition' } } } } });
       const session = await completedSession(t.key);
       const before = facia.recorder.count('process_face');
-      const r = (await verify(t.key, { livenessSessionId: session })).data!.verifyIdentity;
+      const r = (await verified(t.key, { livenessSessionId: session }));
       expect(r.status).toBe('ACCEPTED');
       expect(r.faceMatch?.provider).toBe('facia');
       expect(r.liveness?.provider).toBe('rekognition');
@@ -308,7 +314,7 @@ describe('trustworthy verdicts', () => {
 
     it('runs everything on the local engine by default, in one call per image pair', async () => {
       const t = await h.tenant('routing-local');
-      const r = (await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: faceBase64(SELFIE) }));
       expect(r).toMatchObject({ status: 'ACCEPTED', provider: 'local', faceMatch: { provider: 'local', fmrSource: 'MEASURED' }, liveness: { provider: 'local' } });
       expect(r.attempts.map((a) => [a.provider, a.answers])).toEqual([['local', ['match', 'liveness']]]);
     });
@@ -325,7 +331,7 @@ describe('trustworthy verdicts', () => {
       const shadowWarnings = shadowed.warnings.filter((w) => w.startsWith('shadow'));
       expect(shadowWarnings.length).toBeGreaterThan(0);
       for (const w of shadowWarnings) expect(w).toMatch(/^shadow rekognition is never called for liveness/);
-      const r = (await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity;
+      const r = (await verified(t.key, { selfie: faceBase64(SELFIE) }));
       await h.app.services.orchestrator.drainShadows();
       const all = (await h.gql(CheckDocument, { id: r.id })).data!.check!;
       expect(all.attempts.map((a) => [a.provider, a.role, a.answers])).toEqual([
@@ -364,7 +370,7 @@ describe('trustworthy verdicts', () => {
       ];
       for (const p of plan) {
         faciaScores = p;
-        expect((await verify(t.key, { selfie: faceBase64(SELFIE) })).data!.verifyIdentity.status).toBe(p.expect);
+        expect((await verified(t.key, { selfie: faceBase64(SELFIE) })).status).toBe(p.expect);
       }
       facia.inject({ kind: 'status', status: 500, body: 'oops' }, { op: 'process_face' });
       expect((await verify(t.key, { selfie: faceBase64(SELFIE) })).errors?.[0].extensions?.code).toBe('PROVIDER_UNAVAILABLE');
