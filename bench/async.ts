@@ -23,7 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -92,12 +92,14 @@ async function main() {
     // c.: this process serves the API only; 2 worker processes run the checks
     const shared = { ...base, DATABASE_URL: databaseUrl, VERIGATE_QUEUE: 'redis', REDIS_URL: values['redis-url']!, VERIGATE_REDIS_PREFIX: prefix, VERIGATE_IMAGE_KEY: randomBytes(32).toString('base64') };
     const api = await serve({ ...shared, VERIGATE_ROLE: 'api' });
-    for (let i = 0; i < 2; i++) workers.push(await startWorker(shared));
+    // one engine thread per core across the two workers (each would default to one per core)
+    const threads = String(Math.max(1, Math.floor(availableParallelism() / 2)));
+    for (let i = 0; i < 2; i++) workers.push(await startWorker({ ...shared, VERIGATE_WORKERS: threads }));
     submit['PostgreSQL, API process + 2 workers by Redis'] = await submitLatency(api, bodies, receiver, n);
 
     // 3. throughput: the engine alone, the deployment, the engine alone again
     const engine = await engineAlone(selfie, document, throughputN);
-    const deployed = await deploymentThroughput(api, bodies.json, receiver, throughputN);
+    const deployed = await deploymentThroughput(api, bodies.json, receiver, throughputN, workers);
     const engineAfter = await engineAlone(selfie, document, throughputN);
     await api.close();
     const engineRate = (engine.perSecond + engineAfter.perSecond) / 2;
@@ -114,6 +116,7 @@ async function main() {
     console.log(`  engine alone, in this process   ${engine.perSecond.toFixed(2)} checks/s before, ${engineAfter.perSecond.toFixed(2)} after`);
     console.log(`  API process + 2 workers         ${deployed.perSecond.toFixed(2)} checks/s (first submit to last check ended)`);
     console.log(`  ratio ${ratio.toFixed(3)}`);
+    console.log(`  CPU per check: engine alone ${engine.cpuMsPerCheck} ms; deployed ${Object.entries(deployed.cpuMsPerCheck).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
     console.log(`  webhook after completion under this load  p50 ${ms(deployed.webhook.p50)}  p95 ${ms(deployed.webhook.p95)}`);
 
     const webhookP95 = Math.max(deployed.webhook.p95, ...Object.values(submit).map((s) => s.webhook.p95));
@@ -259,11 +262,12 @@ async function submitLatency({ app, ...server }: Served, bodies: { json: Body; m
 }
 
 /** 3.: `count` async checks submitted at once (8 in flight), until the last one ended. */
-async function deploymentThroughput({ app, ...server }: Served, body: Body, receiver: Receiver, count: number) {
+async function deploymentThroughput({ app, ...server }: Served, body: Body, receiver: Receiver, count: number, workers: ChildProcess[]) {
   const key = await tenantOn(app, receiver);
   const feed = endings(app);
   const url = `${server.url}/graphql`;
   const ids: string[] = [];
+  const cpu0 = cpuNow(workers);
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -277,8 +281,11 @@ async function deploymentThroughput({ app, ...server }: Served, body: Body, rece
   await Promise.all(ids.map((id) => feed.until(id)));
   const wallMs = Math.max(...ids.map((id) => feed.ended.get(id)!)) - t0;
   await until(() => ids.every((id) => receiver.latency.has(id)));
+  const cpu1 = cpuNow(workers);
   feed.off();
-  return { wallMs, perSecond: (count / wallMs) * 1000, webhook: summarise(ids.map((id) => receiver.latency.get(id)!)) };
+  // CPU per check, by process (this one serves the API; Linux /proc clock ticks for the others)
+  const perCheck = Object.fromEntries(Object.keys(cpu1).map((k) => [k, Number(((cpu1[k] - cpu0[k]) / count).toFixed(1))]));
+  return { wallMs, perSecond: (count / wallMs) * 1000, webhook: summarise(ids.map((id) => receiver.latency.get(id)!)), cpuMsPerCheck: perCheck };
 }
 
 /** The engine alone: provider.check on pre-validated images, 2 × its threads in flight. */
@@ -289,6 +296,7 @@ async function engineAlone(selfie: Buffer, document: Buffer, count: number) {
   const one = () => local.check({ probe, reference, match: true, liveness: true }, { signal: new AbortController().signal, requestId: 'bench' });
   for (let i = 0; i < 4; i++) await one();
   let started = 0;
+  const cpu0 = process.cpuUsage(); // the engine's worker threads are this process's
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: 2 * availableParallelism() }, async () => {
@@ -299,8 +307,40 @@ async function engineAlone(selfie: Buffer, document: Buffer, count: number) {
     }),
   );
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   await local.close?.();
-  return { wallMs, perSecond: (count / wallMs) * 1000 };
+  return { wallMs, perSecond: (count / wallMs) * 1000, cpuMsPerCheck: Number(((cpu.user + cpu.system) / 1000 / count).toFixed(1)) };
+}
+
+/** CPU ms used so far by this process (the API), each worker, and the PostgreSQL and Redis servers on this machine. */
+function cpuNow(workers: ChildProcess[]): Record<string, number> {
+  const tick = 10; // ms per clock tick (USER_HZ = 100 on Linux)
+  const of = (pid: number) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * tick; // utime, stime
+    } catch {
+      return 0; // gone
+    }
+  };
+  const named = (name: string) =>
+    readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name;
+        } catch {
+          return false;
+        }
+      })
+      .reduce((sum, d) => sum + of(Number(d)), 0);
+  const self = process.cpuUsage();
+  return {
+    api: (self.user + self.system) / 1000,
+    workers: workers.reduce((sum, w) => sum + of(w.pid!), 0),
+    postgres: named('postgres'),
+    redis: named('redis-server'),
+  };
 }
 
 /** `verigate worker` in a process of its own; resolves once it runs queued checks. */
