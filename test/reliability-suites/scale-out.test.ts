@@ -87,8 +87,9 @@ suite('scale-out: 2 API processes, 2 workers, one killed mid-run', () => {
 
   beforeAll(async () => {
     ensureBuilt();
-    admin = new PgClient({ connectionString: PG_URL });
-    await admin.connect();
+    const client = new PgClient({ connectionString: PG_URL });
+    await client.connect();
+    admin = client; // only once connected: afterAll drops the database through it
     await admin.query(`CREATE DATABASE ${dbName}`);
     db = new PgClient({ connectionString: dbUrl });
     await db.connect();
@@ -138,7 +139,7 @@ suite('scale-out: 2 API processes, 2 workers, one killed mid-run', () => {
     for (const p of [api1, api2, w1, w2]) if (p && p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await Promise.all([api1, api2, w1, w2].filter(Boolean).map((p) => p.exited));
     await facia?.close();
-    await new Promise((r) => receiver?.close(r));
+    if (receiver) await new Promise((r) => receiver.close(r));
     await db?.end();
     if (admin) {
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
