@@ -3,6 +3,16 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** The applicant's own data, compared with the document's MRZ (or its verified chip's DG1) after ICAO 9303 transliteration */
+export type ApplicantInput = {
+  /** Date of birth, YYYY-MM-DD */
+  dateOfBirth?: string | null | undefined;
+  /** Given names; the applicant may leave out some the document has (a middle name), not add any */
+  givenNames?: string | null | undefined;
+  /** Surname as the applicant writes it (any script ICAO 9303 transliterates: Müller matches MUELLER) */
+  surname?: string | null | undefined;
+};
+
 export type AttemptOutcome =
   | 'BAD_INPUT'
   | 'FAILED'
@@ -15,6 +25,7 @@ export type AttemptOutcome =
 
 /** A check a policy routes to providers */
 export type CapabilityCheck =
+  | 'document'
   | 'liveness'
   | 'match';
 
@@ -62,6 +73,16 @@ export type CheckStatus =
   | 'PENDING'
   | 'REJECTED';
 
+/** Files read from an e-passport's chip (NFC), base64: passive authentication against the server's CSCA certificates (VERIGATE_CSCA_DIR) */
+export type ChipInput = {
+  /** EF.DG1 (the MRZ), base64 */
+  dg1: string;
+  /** EF.DG2 (the face, JPEG or JPEG 2000), base64: once verified, the face the selfie is matched with */
+  dg2?: string | null | undefined;
+  /** EF.SOD (the signed hashes), base64 */
+  sod: string;
+};
+
 export type CompareFacesInput = {
   /** Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query */
   async?: boolean;
@@ -90,8 +111,16 @@ export type ProviderName =
 
 /** Why a check did not pass, or what a provider noticed */
 export type ReasonCode =
+  | 'AGE_BELOW_MINIMUM'
   | 'BAD_IMAGE'
   | 'BLURRY'
+  | 'CHIP_HASH_MISMATCH'
+  | 'CHIP_MRZ_MISMATCH'
+  | 'CHIP_SIGNATURE_INVALID'
+  | 'CHIP_UNTRUSTED_ISSUER'
+  | 'CHIP_VERIFIED'
+  | 'DOB_MISMATCH'
+  | 'DOCUMENT_EXPIRED'
   | 'EVIDENCE_MISSING'
   | 'EXTREME_POSE'
   | 'FACE_MISMATCH'
@@ -102,7 +131,10 @@ export type ReasonCode =
   | 'LIVENESS_FAILED'
   | 'LIVENESS_SESSION_EXPIRED'
   | 'MATCH_INCONCLUSIVE'
+  | 'MRZ_INVALID'
+  | 'MRZ_NOT_FOUND'
   | 'MULTIPLE_FACES'
+  | 'NAME_MISMATCH'
   | 'NO_FACE'
   | 'PROVIDER_DISAGREEMENT'
   | 'PROVIDER_ERROR'
@@ -137,8 +169,12 @@ export type UsageBucket =
   | 'HOUR';
 
 export type VerifyIdentityInput = {
+  /** Compare the document's MRZ with these (the document check becomes required) */
+  applicant?: ApplicantInput | null | undefined;
   /** Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query */
   async?: boolean;
+  /** The document's chip: verified, its face becomes the match's reference (the document check becomes required) */
+  chip?: ChipInput | null | undefined;
   /** ID-document image (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here */
   document: string;
   /** A repeat of the same request with the same key returns the stored result without calling providers again; the same key with other content is a CONFLICT */
