@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createFaciaProvider } from '../../providers/facia';
 import { createLocalProvider } from '../../providers/local';
 import type { Db } from '../../src/store/db';
-import { ChecksDocument, ReplayPolicyDocument, SetTenantPolicyDocument, VerifyIdentityDocument, type VerifyIdentityInput } from '../generated/graphql';
+import { ChecksDocument, CreateWebhookEndpointDocument, ReplayPolicyDocument, SetTenantPolicyDocument, VerifyIdentityDocument, type VerifyIdentityInput } from '../generated/graphql';
 import { buildDg1, buildDg2, ldsSecurityObject, makeTestPki, portrait, signSod, type SignerName, type TestPki } from '../corpus/chips';
 import { generatePage, requireOcrB, SPECIMENS, type GeneratedPage } from '../corpus/documents';
 import { closeLocalScorer, defaultScorerName, startFaciaEmulator, type FaciaEmulator } from '../fakes';
@@ -55,7 +55,7 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
     h = await startHarness({
       db,
       providers: [createLocalProvider({ workers: 2 }), createFaciaProvider({ url: facia.url, hashId: facia.hashId, timeoutMs: 5000 })],
-      env: { VERIGATE_CSCA_DIR: cscaDir, VERIGATE_PROVIDER_TIMEOUT_MS: '20000' },
+      env: { VERIGATE_CSCA_DIR: cscaDir, VERIGATE_PROVIDER_TIMEOUT_MS: '20000', VERIGATE_WEBHOOK_ALLOW: '127.0.0.1' },
     });
     await defaultScorerName(); // the emulator's scorer loads now, not inside a check's deadline
     tenant = await h.tenant('documents', 'local');
@@ -185,6 +185,20 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
       expect(raised.changedChecks[0]).toMatchObject({ id: r.id, reasons: ['AGE_BELOW_MINIMUM'] });
       // the applicant's data was kept with the evidence: it is still compared (and the same policy changes nothing)
       expect(await replay(localOnly({ minimumAge: 30 }))).toMatchObject({ replayed: 1, changed: 0 });
+    });
+
+    it("keeps the document's personal data out of webhook payloads (the result keeps it)", async () => {
+      const t = await h.tenant('documents-webhooks', 'local');
+      await setPolicy(t.id, localOnly({}));
+      // nothing listens on port 9: the delivery stays in the outbox, which is what is read here
+      const made = await h.gql(CreateWebhookEndpointDocument, { input: { url: 'http://127.0.0.1:9/hooks', events: ['CHECK_COMPLETED'] } }, t.key);
+      expect(made.errors).toBeUndefined();
+      const r = await ok(t.key, birute({ applicant: BIRUTE_APPLICANT }));
+      expect(r.document?.surname).toBe('BASANAVICIENE');
+      const [delivery] = await db.query<{ payload: Record<string, any> }>('SELECT payload FROM webhook_deliveries WHERE check_id = $1', [r.id]);
+      expect(delivery?.payload.data.check).toMatchObject({ id: r.id, status: 'ACCEPTED' });
+      const sent = JSON.stringify(delivery!.payload);
+      for (const personal of ['BASANAVICIENE', 'BIRUTE', '1990-03-11', '2029-01-02', '00000000', '"document"']) expect(sent).not.toContain(personal);
     });
 
     it('refuses applicant data that is not text or not a date, naming the field, before anything is stored', async () => {
