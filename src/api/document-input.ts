@@ -5,6 +5,7 @@
  * nothing is stored. What passes becomes the orchestrator's `DocumentInput`: the applicant's data,
  * the chip's result, and a verified chip's face as an image like any other.
  */
+import { createHash } from 'node:crypto';
 import type { ImageInput } from '../../providers/types';
 import type { Applicant } from '../../providers/local/document/applicant';
 import { CHIP_LIMITS, verifyChip } from '../../providers/local/document/chip';
@@ -62,9 +63,17 @@ function fieldOf(e: ChipInputError): string {
  * The chip verified: its result, and its face (JPEG) as an image when passive authentication held.
  * `image` makes the face an ImageInput under the server's image limits.
  */
-export async function chipOf(input: ChipInput | null | undefined, trust: TrustStore, image: (bytes: Buffer, field: string) => Promise<ImageInput>): Promise<Pick<DocumentInput, 'chip' | 'chipFace'>> {
+export async function chipOf(
+  input: ChipInput | null | undefined,
+  trust: TrustStore,
+  image: (bytes: Buffer, field: string) => Promise<ImageInput>,
+): Promise<Pick<DocumentInput, 'chip' | 'chipFace'> & { digest?: string }> {
   if (!input) return {};
   const files = { dg1: fileOf(input.dg1, 'dg1'), sod: fileOf(input.sod, 'sod'), ...(input.dg2 ? { dg2: fileOf(input.dg2, 'dg2') } : {}) };
+  // what an idempotent repeat is compared by (the files, length-prefixed so no two sets hash alike)
+  const hash = createHash('sha256');
+  for (const f of [files.dg1, files.dg2 ?? Buffer.alloc(0), files.sod]) hash.update(`${f.length}:`).update(f);
+  const digest = hash.digest('hex');
   let result;
   try {
     result = await verifyChip(files, trust, { now: new Date() });
@@ -74,5 +83,9 @@ export async function chipOf(input: ChipInput | null | undefined, trust: TrustSt
     throw new VerigateError('BAD_USER_INPUT', `${field} cannot be verified: ${e.message}`, { field, chipError: e.code });
   }
   const chip = { verified: result.verified, reasons: result.reasons, dg1Mrz: result.dg1Mrz };
-  return { chip, ...(result.faceImage ? { chipFace: await image(result.faceImage, 'chip.dg2') } : {}) };
+  return { chip, digest, ...(result.faceImage ? { chipFace: await image(result.faceImage, 'chip.dg2') } : {}) };
 }
+
+/** What an idempotent repeat's applicant data is compared by. */
+export const applicantDigest = (a: Applicant): string =>
+  createHash('sha256').update(JSON.stringify([a.surname ?? null, a.givenNames ?? null, a.dateOfBirth ?? null])).digest('hex');

@@ -82,6 +82,7 @@ export class ImageDigests {
   @Field({ nullable: true }) document?: string;
   @Field({ nullable: true }) source?: string;
   @Field({ nullable: true }) target?: string;
+  @Field({ nullable: true, description: "The chip's files (DG1, DG2, SOD), length-prefixed, as received" }) chip?: string;
 }
 
 @ObjectType({ description: 'One provider call made for a check' })

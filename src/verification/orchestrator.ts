@@ -483,11 +483,13 @@ function assertSameRequest(existing: CheckRecord, req: VerificationRequest): voi
   }
 }
 
-/** Which part of a repeated request differs from the check its idempotencyKey made, if any. */
+/** Which part of a repeated request differs from the check its idempotencyKey made, if any (the chip and the applicant's data count). */
 function differenceOf(c: CheckRecord, req: VerificationRequest): string | null {
   if (c.kind !== req.kind) return `kind (${c.kind})`;
   const fields = ['selfie', 'document', 'source', 'target'] as const;
   if (fields.some((f) => (c.imageDigests[f] ?? null) !== (req.digests[f] ?? null))) return 'image';
+  if ((c.imageDigests.chip ?? null) !== (req.digests.chip ?? null)) return 'chip';
+  if ((c.imageDigests.applicant ?? null) !== (req.digests.applicant ?? null)) return 'applicant';
   if ((c.referenceId ?? null) !== (req.referenceId ?? null)) return 'referenceId';
   if ((c.livenessSessionId ?? null) !== (req.livenessSessionId ?? null)) return 'livenessSessionId';
   return null;

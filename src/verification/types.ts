@@ -77,6 +77,10 @@ export interface ImageDigests {
   document?: string;
   source?: string;
   target?: string;
+  /** SHA-256 of the chip's files (DG1, DG2, SOD) as received */
+  chip?: string;
+  /** SHA-256 of the applicant's data: only what an idempotent repeat is compared by (not shown) */
+  applicant?: string;
 }
 
 export interface CheckRecord {

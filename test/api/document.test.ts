@@ -201,6 +201,16 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
       for (const personal of ['BASANAVICIENE', 'BIRUTE', '1990-03-11', '2029-01-02', '00000000', '"document"']) expect(sent).not.toContain(personal);
     });
 
+    it('holds an idempotencyKey to the same applicant data and chip: other data is a CONFLICT', async () => {
+      const first = await ok(tenant.key, birute({ applicant: BIRUTE_APPLICANT, idempotencyKey: 'doc-1' }));
+      expect((await ok(tenant.key, birute({ applicant: { ...BIRUTE_APPLICANT }, idempotencyKey: 'doc-1' }))).id).toBe(first.id);
+      const other = await verify(tenant.key, birute({ applicant: { ...BIRUTE_APPLICANT, surname: 'Smith' }, idempotencyKey: 'doc-1' }));
+      expect(other.errors?.[0]).toMatchObject({ extensions: { code: 'CONFLICT' } });
+      expect(other.errors?.[0].message).toContain('applicant');
+      const withChip = await verify(tenant.key, birute({ applicant: BIRUTE_APPLICANT, chip: await chip(), idempotencyKey: 'doc-1' }));
+      expect(withChip.errors?.[0].message).toContain('chip');
+    });
+
     it('refuses applicant data that is not text or not a date, naming the field, before anything is stored', async () => {
       const before = await checkCount(tenant.key);
       const bad = await verify(tenant.key, birute({ applicant: { dateOfBirth: '1990-02-30' } }));

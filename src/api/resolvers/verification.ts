@@ -10,7 +10,7 @@ import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
 import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
 import { tenantOf, type Context } from '../context';
-import { applicantOf, chipOf } from '../document-input';
+import { applicantDigest, applicantOf, chipOf } from '../document-input';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
@@ -42,13 +42,15 @@ export class VerificationResolver {
   async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
     // the document's inputs first: a bad one is refused before any image is decoded or anything stored
     const applicant = applicantOf(input.applicant);
-    const { chip, chipFace } = await chipOf(input.chip, ctx.services.trust, (bytes, field) => imageFromBytes(bytes, field, ctx.services.imageLimits));
+    const { chip, chipFace, digest: chipDigest } = await chipOf(input.chip, ctx.services.trust, (bytes, field) => imageFromBytes(bytes, field, ctx.services.imageLimits));
     const documentInput = applicant || chip ? { document: { ...(applicant ? { applicant } : {}), ...(chip ? { chip } : {}), ...(chipFace ? { chipFace } : {}) } } : {};
     return admitted(ctx, async (image) => {
       const [selfie, document] = await Promise.all([selfieOf(image, input), image(input.document, 'document')]);
       return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId, ...documentInput }, {
         selfie: selfie?.sha256,
         document: document.sha256,
+        ...(chipDigest ? { chip: chipDigest } : {}),
+        ...(applicant ? { applicant: applicantDigest(applicant) } : {}),
       });
     });
   }
