@@ -18,7 +18,8 @@ import { generatePage, requireOcrB, SPECIMENS, type GeneratedPage } from '../cor
 import { closeLocalScorer, defaultScorerName, startFaciaEmulator, type FaciaEmulator } from '../fakes';
 import { faceBase64 } from '../support/faces';
 import { startHarness, type Harness } from '../support/harness';
-import { PGLITE } from '../support/stores';
+import { scriptedProvider } from '../support/scripted-provider';
+import { PGLITE, POSTGRES } from '../support/stores';
 
 /** Birutė Basanavičienė's specimen passport: born 1990-03-11, valid until 2029-01-02. */
 const BIRUTE = { selfie: 'idenfy-documents/BasanavicieneBiruteFace.jpg', document: 'idenfy-documents/BasanavicieneBirute.jpg', lines: [...SPECIMENS[1].lines] };
@@ -34,22 +35,42 @@ const localOnly = (document: Record<string, unknown>) => ({
   document,
 });
 
+let pki: TestPki;
+let cscaDir: string;
+
+beforeAll(() => {
+  requireOcrB();
+  pki = makeTestPki();
+  // the server trusts the test CSCA alone (the PKI folder also holds keys and the foreign CSCA)
+  cscaDir = mkdtempSync(join(tmpdir(), 'verigate-csca-'));
+  writeFileSync(join(cscaDir, 'csca.pem'), pki.csca);
+});
+afterAll(() => {
+  pki?.dispose();
+  if (cscaDir) rmSync(cscaDir, { recursive: true, force: true });
+});
+
+/** A chip for Birutė's page: DG1 from `lines`, DG2 the face of `face`, signed by `signer`. */
+async function chip(opts: { lines?: string[]; face?: string; signer?: SignerName; tamper?: 'dg2' } = {}) {
+  const dg1 = buildDg1(opts.lines ?? BIRUTE.lines);
+  const photo = await portrait(opts.face ?? 'deepface/img2.jpg', 'jpeg');
+  const dg2 = buildDg2(photo.image, 'jpeg', photo.width, photo.height);
+  const sod = signSod(pki, opts.signer ?? 'ec', ldsSecurityObject({ 1: dg1, 2: dg2 }));
+  const sent = Uint8Array.from(dg2);
+  if (opts.tamper === 'dg2') sent[sent.length - 300]! ^= 0x01;
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  return { dg1: b64(dg1), dg2: b64(sent), sod: b64(sod) };
+}
+
 describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
   let db: Db;
   let h: Harness;
   let facia: FaciaEmulator;
-  let pki: TestPki;
-  let cscaDir: string;
   let tenant: { id: string; key: string };
   let mueller: GeneratedPage;
   let expired: GeneratedPage;
 
   beforeAll(async () => {
-    requireOcrB();
-    pki = makeTestPki();
-    // the server trusts the test CSCA alone (the PKI folder also holds keys and the foreign CSCA)
-    cscaDir = mkdtempSync(join(tmpdir(), 'verigate-csca-'));
-    writeFileSync(join(cscaDir, 'csca.pem'), pki.csca);
     db = await PGLITE.open();
     facia = await startFaciaEmulator();
     h = await startHarness({
@@ -67,8 +88,6 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
     await h?.close();
     await Promise.all([facia?.close(), closeLocalScorer()]);
     if (db) await PGLITE.dispose(db);
-    pki?.dispose();
-    if (cscaDir) rmSync(cscaDir, { recursive: true, force: true });
   });
 
   async function setPolicy(tenantId: string, policy: Record<string, unknown>) {
@@ -219,17 +238,6 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
     });
   });
 
-  /** A chip for Birutė's page: DG1 from `lines`, DG2 the face of `face`, signed by `signer`. */
-  async function chip(opts: { lines?: string[]; face?: string; signer?: SignerName; tamper?: 'dg2' } = {}) {
-    const dg1 = buildDg1(opts.lines ?? BIRUTE.lines);
-    const photo = await portrait(opts.face ?? 'deepface/img2.jpg', 'jpeg');
-    const dg2 = buildDg2(photo.image, 'jpeg', photo.width, photo.height);
-    const sod = signSod(pki, opts.signer ?? 'ec', ldsSecurityObject({ 1: dg1, 2: dg2 }));
-    const sent = Uint8Array.from(dg2);
-    if (opts.tamper === 'dg2') sent[sent.length - 300]! ^= 0x01;
-    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-    return { dg1: b64(dg1), dg2: b64(sent), sod: b64(sod) };
-  }
   const checkCount = async (key: string) => (await h.gql(ChecksDocument, { first: 100 }, key)).data!.checks.edges.length;
 
   describe('the chip', () => {
@@ -286,5 +294,43 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
       expect({ status: done?.status, reasons: done?.reasons, source: done?.document?.source }).toEqual({ status: 'ACCEPTED', reasons: ['CHIP_VERIFIED'], source: 'CHIP' });
       expect(await h.app.services.orchestrator.images.size()).toBe(0);
     });
+  });
+});
+
+const pgUrl = process.env.TEST_DATABASE_URL;
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+(pgUrl ? describe : describe.skip)('a chip across processes: verified by an API-only app, its face used by a worker app (BullMQ on Redis, PostgreSQL)', () => {
+  let db: Db;
+  let api: Harness;
+  let worker: Harness;
+
+  beforeAll(async () => {
+    db = await POSTGRES.open();
+    const env = { DATABASE_URL: pgUrl!, REDIS_URL, VERIGATE_QUEUE: 'redis', VERIGATE_REDIS_PREFIX: `test-${process.pid}-${Date.now()}:`, VERIGATE_CSCA_DIR: cscaDir };
+    worker = await startHarness({ db, providers: [createLocalProvider({ workers: 1 })], env: { ...env, VERIGATE_ROLE: 'worker' } });
+    api = await startHarness({ db, providers: [scriptedProvider('local')], env: { ...env, VERIGATE_ROLE: 'api' } });
+  }, 120_000);
+  afterAll(async () => {
+    await api?.close();
+    await worker?.close();
+    if (db) await POSTGRES.dispose(db);
+  });
+
+  it("decides an async check with a chip in the worker: the chip's face and the applicant's data travel sealed with the images", async () => {
+    const t = await api.tenant('documents-split', 'local');
+    const policy = await api.gql(SetTenantPolicyDocument, { tenantId: t.id, policy: localOnly({ minimumAge: 18 }) });
+    expect(policy.errors).toBeUndefined();
+    const input = { selfie: faceBase64('deepface/img1.jpg'), document: faceBase64(BIRUTE.document), chip: await chip({ face: 'deepface/img2.jpg' }), applicant: BIRUTE_APPLICANT, async: true };
+    const submitted = await api.gql(VerifyIdentityDocument, { input }, t.key);
+    expect(submitted.errors).toBeUndefined();
+    expect(submitted.data!.verifyIdentity.status).toBe('PENDING');
+    const done = await api.app.services.store.checks.awaitCompletion({ role: 'admin' }, submitted.data!.verifyIdentity.id, Date.now() + 60_000);
+    expect({ status: done?.status, reasons: done?.reasons, document: done?.document }).toMatchObject({
+      status: 'ACCEPTED',
+      reasons: ['CHIP_VERIFIED'],
+      document: { surname: 'BASANAVICIENE', givenNames: 'BIRUTE', dateOfBirth: '1990-03-11', source: 'CHIP' },
+    });
+    expect(await api.app.services.orchestrator.images.size()).toBe(0);
   });
 });
