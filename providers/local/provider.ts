@@ -107,7 +107,8 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
       if (!ready) throw new ProviderError('local', 'Unavailable', 'PROVIDER_UNAVAILABLE', 'local face engine is not initialised');
       const { probe, reference } = req;
       const page = req.document ? (req.page ?? reference) : undefined;
-      const faces = req.match || req.liveness;
+      // a call for the document alone analyses no face; any other analyses the probe (a quality-only call too)
+      const faces = !(req.document && !req.match && !req.liveness);
       if ((faces && !probe) || (req.match && !reference) || (req.document && !page)) {
         throw new ProviderError('local', 'BadInput', 'BAD_IMAGE', req.document && !page ? 'reading a document needs its image' : req.match ? 'face match needs a probe and a reference image' : 'liveness needs a probe image');
       }
