@@ -149,6 +149,11 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
       expect({ status: r.status, reasons: r.reasons }).toEqual({ status: 'REJECTED', reasons: ['AGE_BELOW_MINIMUM'] });
       await setPolicy(t.id, localOnly({ require: true, minimumAge: 18 }));
       expect((await ok(t.key, birute())).status).toBe('ACCEPTED');
+      // the policy's document block is validated like the rest of it
+      for (const document of [{ minimumAge: -1 }, { minimumAge: 'adult' }, { require: true, retina: true }]) {
+        const refused = await h.gql(SetTenantPolicyDocument, { tenantId: t.id, policy: localOnly(document) });
+        expect(refused.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+      }
     });
 
     it('refuses an expired document (rejectExpired, the default), and reports it only when the policy allows expired documents', async () => {
