@@ -53,10 +53,11 @@ function fileOf(value: string, name: keyof typeof CHIP_LIMITS): Buffer {
   return bytes;
 }
 
-/** Which file a ChipInputError is about (its message names DG1, DG2 or SOD first). */
+/** Which file a ChipInputError is about: the one its message names (the LDS security object and the certificates are the SOD's). */
 function fieldOf(e: ChipInputError): string {
-  const m = /^(DG1|DG2|SOD)\b/.exec(e.message);
-  return m ? `chip.${m[1]!.toLowerCase()}` : 'chip';
+  const m = /\b(DG1|DG2|SOD)\b/.exec(e.message);
+  if (m) return `chip.${m[1]!.toLowerCase()}`;
+  return /LDS security object|certificate/i.test(e.message) ? 'chip.sod' : 'chip';
 }
 
 /**

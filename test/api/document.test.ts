@@ -280,15 +280,20 @@ describe('the document check over HTTP (MRZ, applicant, age, chip)', () => {
       expect(r.reasons).not.toContain('CHIP_VERIFIED');
     });
 
-    it('refuses chip files that are not ASN.1 or not base64 with a typed error naming the field, and stores nothing', async () => {
+    it('refuses chip files that are not ASN.1, not base64, too large or whose certificates loop with a typed error naming the field, and stores nothing', async () => {
       const before = await checkCount(tenant.key);
       const genuine = await chip();
       const notAsn1 = await verify(tenant.key, birute({ chip: { ...genuine, dg1: Buffer.from('hello, not a chip').toString('base64') } }));
       expect(notAsn1.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'chip.dg1', chipError: 'NOT_ASN1' });
       const notBase64 = await verify(tenant.key, birute({ chip: { ...genuine, sod: 'this is *not* base64' } }));
       expect(notBase64.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'chip.sod' });
+      const loop = await verify(tenant.key, birute({ chip: await chip({ signer: 'loop' }) }));
+      expect(loop.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'chip.sod', chipError: 'CERTIFICATE_LOOP' });
       const tooLarge = await verify(tenant.key, birute({ chip: { ...genuine, dg2: Buffer.alloc(3 * 1024 * 1024).toString('base64') } }));
       expect(tooLarge.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'dg2' });
+      // a 100 MB DG2 does not even reach GraphQL: the body limit refuses it
+      const huge = await verify(tenant.key, birute({ chip: { ...genuine, dg2: 'A'.repeat(100 * 1024 * 1024) } }));
+      expect({ status: huge.status, code: huge.errors?.[0].extensions?.code }).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
       expect(await checkCount(tenant.key)).toBe(before);
     });
 
