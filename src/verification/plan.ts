@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Capability, ProviderName } from '../../providers/types';
-import { CAPABILITY_OF, CLOUD_PROVIDERS, routeOf, stepsOf, type Policy, type Routed, type Step } from './policy';
+import { CAPABILITY_OF, CLOUD_PROVIDERS, routeOf, stepsOf, type Policy, type Routed, type Step, type Strategy } from './policy';
 
 export interface Leg {
   /** what this leg answers */
@@ -113,15 +113,22 @@ export function plan(policy: Policy, req: PlanRequest, facts: PlanFacts): Plan {
   }
   // capabilities whose route is the same share a leg
   const open = required.filter((c) => !legs.some((l) => l.answers.includes(c)));
-  const groups = new Map<string, Routed[]>();
+  const groups = new Map<string, { route: ReturnType<typeof routeOf>; answers: Routed[] }>();
   for (const c of open) {
-    const key = JSON.stringify(routeOf(policy, c));
-    groups.set(key, [...(groups.get(key) ?? []), c]);
+    const route = routeOf(policy, c);
+    // the document's default route (local) joins a leg the local engine alone decides, whatever its
+    // shadows: one call reads the page's MRZ on the decode its face analysis makes anyway
+    const joins = c === 'document' && !policy.routes.document ? [...groups].find(([, g]) => sameStrategy(g.route.strategy, route.strategy))?.[0] : undefined;
+    const key = joins ?? JSON.stringify(route);
+    const group = groups.get(key) ?? { route, answers: [] };
+    group.answers.push(c);
+    groups.set(key, group);
   }
-  for (const answers of groups.values()) {
-    const { strategy: s, shadow } = routeOf(policy, answers[0]);
+  for (const { route, answers } of groups.values()) {
+    const { strategy: s, shadow } = route;
     const steps = usable(stepsOf(s), answers);
-    const shadows = shadowsOf(shadow, answers);
+    // a document that joined another route's leg is not asked of that route's shadows
+    const shadows = shadowsOf(shadow, policy.routes.document ? answers : answers.filter((c) => c !== 'document'));
     if (s.type === 'consensus') {
       legs.push({ answers, mode: 'consensus', steps, shadows, ...(s.mode === 'minScore' ? { minScore: s.minScore } : {}) });
     } else if (s.type === 'split') {
@@ -159,6 +166,9 @@ export function explain({ provider, capability, why }: Exclusion): string {
       return `${provider} needs the document image for every call, so it cannot judge ${what} on a selfie alone: route liveness to local (policy routes.liveness)`;
   }
 }
+
+/** the same deciding providers, tried the same way */
+const sameStrategy = (a: Strategy, b: Strategy) => JSON.stringify(a) === JSON.stringify(b);
 
 const WHAT: Record<Routed, string> = { match: 'face match', liveness: 'liveness', document: 'document reading' };
 
