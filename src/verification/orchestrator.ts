@@ -211,7 +211,8 @@ export class Orchestrator {
       const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy, documentRules)));
       const done = await this.finish(check, completion, attempts);
       if (!done) throw await this.overtaken(check);
-      if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.reference }, req.requestId);
+      // shadows compare against what decided: a verified chip's face where it stood in for the printed photo
+      if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.document?.chipFace ?? req.reference }, req.requestId);
       if (done.status === 'ERROR') throw clientError(done, runs);
       return done;
     } catch (e) {
