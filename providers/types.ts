@@ -3,11 +3,13 @@
  * the orchestrator knows nothing else about it. Adapters translate wire formats and
  * classify every failure exactly once, into `ProviderError` (see `ProviderErrorKind`).
  */
+import type { MrzRead } from './local/document/mrz';
 
 export const PROVIDER_NAMES = ['local', 'facia', 'rekognition'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
-export type Capability = 'face-match' | 'liveness' | 'quality' | 'liveness-session';
+/** `document`: reads the MRZ of the document page (the local engine only). */
+export type Capability = 'face-match' | 'liveness' | 'quality' | 'liveness-session' | 'document';
 
 /** Why a check did not pass, or what a provider noticed. Stable, client-facing codes. */
 export const REASON_CODES = [
@@ -32,6 +34,19 @@ export const REASON_CODES = [
   'INTERRUPTED',
   'QUEUE_UNAVAILABLE',
   'INTERNAL_ERROR',
+  // the document (providers/local/document): its MRZ, the applicant's data, the policy's age and expiry rules
+  'MRZ_NOT_FOUND',
+  'MRZ_INVALID',
+  'DOCUMENT_EXPIRED',
+  'NAME_MISMATCH',
+  'DOB_MISMATCH',
+  'AGE_BELOW_MINIMUM',
+  // the chip's passive authentication (CHIP_VERIFIED is informational)
+  'CHIP_VERIFIED',
+  'CHIP_SIGNATURE_INVALID',
+  'CHIP_HASH_MISMATCH',
+  'CHIP_UNTRUSTED_ISSUER',
+  'CHIP_MRZ_MISMATCH',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
@@ -79,6 +94,13 @@ export interface CheckRequest {
   readonly liveness: boolean;
   /** Rekognition Face Liveness: the session whose reference image stands in for the probe. */
   readonly livenessSessionId?: string;
+  /** read the MRZ of the document page (`document` capability) */
+  readonly document?: boolean;
+  /**
+   * The document page, when `reference` is another image (a verified chip's face stands in for the
+   * printed photo); absent: the page is `reference`.
+   */
+  readonly page?: ImageInput;
 }
 
 export type ScoreScale = 'cosine' | 'unit' | 'percent';
@@ -103,6 +125,8 @@ export interface RawLiveness {
 export interface CheckOutcome {
   readonly match?: RawFaceMatch;
   readonly liveness?: RawLiveness;
+  /** the MRZ of the document page, as read (personal data: stored as evidence, never logged nor put in `raw`) */
+  readonly document?: MrzRead;
   /**
    * A liveness session's reference image (Rekognition Face Liveness): the selfie of a match made
    * by another call. Held in memory for this check only; never stored, logged or put in `raw`.

@@ -34,6 +34,7 @@ import { Sweeper } from './verification/sweeper';
 import { createFeed, createQueue } from './queue';
 import { DEFAULT_DELIVERER, WebhookDeliverer } from './webhooks/deliverer';
 import { ProviderRegistry } from './verification/registry';
+import { loadTrustStore, trustStore } from '../providers/local/document/trust';
 
 export interface AppOptions {
   logger?: Logger;
@@ -135,6 +136,8 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
   const health = new HealthBook({ ...DEFAULT_BREAKER, ...breaker }, breakerClock, circuits, log);
   opened.push(() => health.close());
   const calibration = opts.calibration ?? CalibrationRegistry.load({ operatorDir: config.VERIGATE_CALIBRATION_DIR });
+  // chips are verified at the edge (the API process), before a check is queued
+  const trust = config.VERIGATE_CSCA_DIR ? loadTrustStore(config.VERIGATE_CSCA_DIR) : trustStore([]);
   const orchestrator = new Orchestrator(store, providers, calibration, queue, images, {
     defaultProvider: config.VERIGATE_DEFAULT_PROVIDER,
     runsChecks,
@@ -160,6 +163,7 @@ async function assemble(config: Config, opts: AppOptions, log: Logger, opened: A
     store,
     orchestrator,
     providers,
+    trust,
     calibration,
     health,
     imageLimits: DEFAULT_IMAGE_LIMITS,

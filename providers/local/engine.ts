@@ -23,6 +23,8 @@
  * It runs inside a worker thread (worker.ts); the provider compares the embeddings.
  */
 import type { ReasonCode } from '../types';
+import { readMrz, type MrzRead } from './document/mrz';
+import { loadLineModel, type LineModel } from './document/recognise';
 import { type Detector, createDetector } from './detector';
 import { type Embedder, cosine, createEmbedder } from './embedder';
 import { type Box, boxArea, boxHeight, boxSide, boxWidth, scaleBox } from './geometry';
@@ -34,7 +36,7 @@ import { findings, measure, type QualityMeasures } from './quality';
 import { type Affine, BadImageError, type DecodeOptions, type Rgb, type StoredHeader, decode, normalisedContrast, oriented, turned } from './raster';
 import { type Model, expectNames, openModel } from './runtime';
 
-export const STAGES = ['decode', 'detect', 'search', 'normalise', 'choose', 'landmarks', 'align', 'embed', 'turn', 'liveness', 'quality'] as const;
+export const STAGES = ['decode', 'detect', 'search', 'normalise', 'choose', 'landmarks', 'align', 'embed', 'turn', 'liveness', 'quality', 'mrz'] as const;
 export type StageName = (typeof STAGES)[number];
 type Stage = <T>(name: StageName, run: () => T | Promise<T>) => Promise<T>;
 
@@ -47,6 +49,19 @@ export interface AnalyseRequest {
   liveness: boolean;
   /** the bytes' stored size and EXIF orientation, read at the edge: the decode need not read their header first */
   header?: StoredHeader;
+  /** read the image's MRZ too (a document page), on the same decode; `expired` as of this time (epoch ms) */
+  mrz?: { now: number };
+}
+
+/** A document page read for its MRZ alone (no face analysed). */
+export interface DocumentRequest {
+  header?: StoredHeader;
+  now: number;
+}
+
+export interface DocumentReport {
+  mrz: MrzRead;
+  timings: { decode: number; mrz: number };
 }
 
 export interface FaceReport {
@@ -60,6 +75,8 @@ export interface FaceReport {
   liveness?: number;
   quality: ReasonCode[];
   measures: QualityMeasures;
+  /** the MRZ, when asked for (AnalyseRequest.mrz) */
+  mrz?: MrzRead;
   /** milliseconds per stage */
   timings: Partial<Record<StageName, number>>;
 }
@@ -83,9 +100,13 @@ export interface EngineOptions {
 export interface Engine {
   readonly models: Record<string, string>;
   analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport>;
+  /** the MRZ of a document page whose face is not analysed (its decode at the OCR's resolution) */
+  readDocument(bytes: Uint8Array, req: DocumentRequest): Promise<DocumentReport>;
 }
 
 const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280 };
+/** a page read for its MRZ alone is decoded this large (as providers/local/document's own reader) */
+const DOCUMENT_SIDE = 2400;
 /** the search's resolution, in working resolutions (2: a 12 Mpx photo is searched at 2560×1920) */
 const FINE_FACTOR = 2;
 /** on a probe, a second face at least this fraction of the largest's area makes the capture ambiguous */
@@ -115,6 +136,12 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
   const judgeable = pack.manifest.livenessJudgeable;
   const decodeOpts = { ...DECODE_DEFAULTS, ...opts.decode };
   const emb = m.embedder.input;
+  // the OCR model loads on the first document, once per worker (a worker that never reads one never pays for it)
+  let lineModel: Promise<LineModel> | undefined;
+  const ocr = () => (lineModel ??= loadLineModel({ threads: opts.threads }).catch((e: unknown) => {
+    lineModel = undefined;
+    throw e;
+  }));
 
   async function analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport> {
     const timings: FaceReport['timings'] = {};
@@ -140,6 +167,8 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
         return { img: fine, boxes: found };
       }));
     }
+    // the MRZ on this decode (the finer one when the face search made it)
+    const mrz = req.mrz ? await stage('mrz', async () => readMrz(img, await ocr(), { now: new Date(req.mrz!.now) })) : undefined;
     if (boxes.length === 0 && m.detector.retryNormalised) {
       // faces in the dark or in a side light's shadow: the same passes on a contrast-normalised
       // copy, which the face is then analysed on (the models were not trained on such darkness)
@@ -188,8 +217,19 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
       liveness: live,
       quality: [...new Set([...findings(measures), ...refused])],
       measures,
+      ...(mrz ? { mrz } : {}),
       timings,
     };
+  }
+
+  async function readDocument(bytes: Uint8Array, req: DocumentRequest): Promise<DocumentReport> {
+    const t0 = performance.now();
+    const img = await decode(bytes, { ...decodeOpts, maxSide: Math.max(decodeOpts.maxSide, DOCUMENT_SIDE) }, req.header).catch((e: unknown) => {
+      throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
+    });
+    const t1 = performance.now();
+    const mrz = await readMrz(img, await ocr(), { now: new Date(req.now) });
+    return { mrz, timings: { decode: t1 - t0, mrz: performance.now() - t1 } };
   }
 
   /** choose → landmarks → align → embed on one view of the image; stages timed when `stage` is given */
@@ -202,7 +242,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
   }
 
   await warmUp({ detector, landmarks, embedder, liveness });
-  return { models: modelIds(pack.manifest), analyse };
+  return { models: modelIds(pack.manifest), analyse, readDocument };
 }
 
 export function chooseFace(boxes: readonly Box[], role: Role): Box {

@@ -20,8 +20,8 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { HEAVY_BYTES } from '../types';
-import type { AnalyseRequest, FaceReport } from './engine';
-import type { WorkerData, WorkerReply, WorkerRequest } from './protocol';
+import type { AnalyseRequest, DocumentReport, DocumentRequest, FaceReport } from './engine';
+import type { WorkerData, WorkerReply, WorkerRequest, WorkerTask } from './protocol';
 
 const WORKER_ENTRY = __filename.endsWith('.ts') ? join(__dirname, 'ts-worker.js') : join(__dirname, 'worker.js');
 
@@ -46,7 +46,7 @@ export interface JobShare {
 interface Job {
   id: number;
   bytes: Uint8Array;
-  request: AnalyseRequest;
+  task: WorkerTask;
   share: JobShare;
   /** places of its tenant's share it holds while in flight */
   units: number;
@@ -54,7 +54,7 @@ interface Job {
   slot?: Slot;
   /** its caller gave up while it ran: the result is dropped when it comes */
   abandoned?: boolean;
-  resolve(r: FaceReport): void;
+  resolve(r: FaceReport | DocumentReport): void;
   reject(e: Error): void;
 }
 
@@ -123,6 +123,15 @@ export class WorkerPool {
   }
 
   analyse(bytes: Uint8Array, request: AnalyseRequest, signal?: AbortSignal, share: JobShare = DEFAULT_SHARE): Promise<FaceReport> {
+    return this.run(bytes, { kind: 'analyse', request }, signal, share) as Promise<FaceReport>;
+  }
+
+  /** A document page read for its MRZ alone, queued and shared as an analysis is. */
+  readDocument(bytes: Uint8Array, request: DocumentRequest, signal?: AbortSignal, share: JobShare = DEFAULT_SHARE): Promise<DocumentReport> {
+    return this.run(bytes, { kind: 'document', request }, signal, share) as Promise<DocumentReport>;
+  }
+
+  private run(bytes: Uint8Array, task: WorkerTask, signal?: AbortSignal, share: JobShare = DEFAULT_SHARE): Promise<FaceReport | DocumentReport> {
     if (this.closed) return Promise.reject(new Error('worker pool is closed'));
     return new Promise((resolve, reject) => {
       signal?.throwIfAborted();
@@ -131,7 +140,7 @@ export class WorkerPool {
       const job: Job = {
         id: this.nextId++,
         bytes,
-        request,
+        task,
         share,
         units: share.cost >= HEAVY_BYTES ? this.share : 1,
         resolve: (r) => (done(), resolve(r)),
@@ -276,7 +285,7 @@ export class WorkerPool {
       pick.inFlight += job.units;
       job.slot = slot;
       slot.jobs.set(job.id, job);
-      slot.worker.postMessage({ id: job.id, bytes: job.bytes, request: job.request } satisfies WorkerRequest);
+      slot.worker.postMessage({ id: job.id, bytes: job.bytes, task: job.task } satisfies WorkerRequest);
       job.share.began?.();
     }
     // forget idle tenants (their virtual time restarts from vnow anyway)

@@ -14,7 +14,8 @@ import {
   type ReasonCode,
   swapsSides,
 } from '../types';
-import { type AnalyseRequest, cosine, type FaceReport } from './engine';
+import type { MrzRead } from './document/mrz';
+import { type AnalyseRequest, cosine, type DocumentReport, type DocumentRequest, type FaceReport } from './engine';
 import { loadPack } from './pack';
 import { AnalyseFailure, WorkerPool, type JobShare } from './pool';
 import type { StoredHeader } from './raster';
@@ -35,6 +36,7 @@ export interface LocalProviderOptions {
 export interface LocalEngine {
   init(): Promise<void>;
   analyse(bytes: Uint8Array, req: AnalyseRequest, signal?: AbortSignal, share?: JobShare): Promise<FaceReport>;
+  readDocument(bytes: Uint8Array, req: DocumentRequest, signal?: AbortSignal, share?: JobShare): Promise<DocumentReport>;
   close(): Promise<void>;
   readonly pool: WorkerPool;
   readonly calibration: { match: string; liveness: string };
@@ -57,11 +59,12 @@ export function createLocalEngine(opts: LocalProviderOptions = {}): LocalEngine 
     packName: pack.manifest.name,
     init: () => pool.start(),
     analyse: (bytes, req, signal, share) => pool.analyse(bytes, req, signal, share),
+    readDocument: (bytes, req, signal, share) => pool.readDocument(bytes, req, signal, share),
     close: () => pool.close(),
   };
 }
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set(['face-match', 'liveness', 'quality']);
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['face-match', 'liveness', 'quality', 'document']);
 
 /** The size as stored: an orientation that turns the image a quarter swaps its displayed sides. */
 function storedHeader({ width, height, orientation }: ImageInput): StoredHeader {
@@ -72,15 +75,22 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
   const engine = createLocalEngine(opts);
   let ready = false;
 
+  // validated images come measured (ImageInput): the worker skips its own header read, and
+  // applies the orientation as it samples the pixels (no upright re-encode)
+  // each tenant's jobs queue apart and are served fairly by decode cost (pool.ts)
+  const shareOf = (image: ImageInput, ctx: CallContext) => ({ tenant: ctx.tenantId ?? '', cost: image.decodedBytes, began: ctx.began });
   const analyse = async (image: ImageInput, role: 'probe' | 'reference', req: AnalyseRequest, ctx: CallContext) => {
     try {
-      // validated images come measured (ImageInput): the worker skips its own header read, and
-      // applies the orientation as it samples the pixels (no upright re-encode)
-      // each tenant's jobs queue apart and are served fairly by decode cost (pool.ts)
-      const share = { tenant: ctx.tenantId ?? '', cost: image.decodedBytes, began: ctx.began };
-      return await engine.analyse(image.bytes, { ...req, header: storedHeader(image) }, ctx.signal, share);
+      return await engine.analyse(image.bytes, { ...req, header: storedHeader(image) }, ctx.signal, shareOf(image, ctx));
     } catch (e) {
       throw classify(e, role, ctx);
+    }
+  };
+  const readDocument = async (image: ImageInput, ctx: CallContext, now: number): Promise<DocumentReport> => {
+    try {
+      return await engine.readDocument(image.bytes, { header: storedHeader(image), now }, ctx.signal, shareOf(image, ctx));
+    } catch (e) {
+      throw classify(e, 'reference', ctx);
     }
   };
 
@@ -96,25 +106,36 @@ export function createLocalProvider(opts: LocalProviderOptions = {}): Provider {
     async check(req: CheckRequest, ctx: CallContext): Promise<CheckOutcome> {
       if (!ready) throw new ProviderError('local', 'Unavailable', 'PROVIDER_UNAVAILABLE', 'local face engine is not initialised');
       const { probe, reference } = req;
-      if (!probe || (req.match && !reference)) {
-        throw new ProviderError('local', 'BadInput', 'BAD_IMAGE', req.match ? 'face match needs a probe and a reference image' : 'liveness needs a probe image');
+      const page = req.document ? (req.page ?? reference) : undefined;
+      // a call for the document alone analyses no face; any other analyses the probe (a quality-only call too)
+      const faces = !(req.document && !req.match && !req.liveness);
+      if ((faces && !probe) || (req.match && !reference) || (req.document && !page)) {
+        throw new ProviderError('local', 'BadInput', 'BAD_IMAGE', req.document && !page ? 'reading a document needs its image' : req.match ? 'face match needs a probe and a reference image' : 'liveness needs a probe image');
       }
-      const [p, r] = await Promise.all([
-        analyse(probe, 'probe', { role: 'probe', embed: req.match, liveness: req.liveness }, ctx),
-        req.match && reference ? analyse(reference, 'reference', { role: 'reference', embed: true, liveness: false }, ctx) : undefined,
+      const now = Date.now();
+      // the page's MRZ is read on the reference's decode when the page is the reference; else apart
+      const mrzOnReference = Boolean(page && req.match && page === reference);
+      const [p, r, d] = await Promise.all([
+        faces && probe ? analyse(probe, 'probe', { role: 'probe', embed: req.match, liveness: req.liveness }, ctx) : undefined,
+        req.match && reference ? analyse(reference, 'reference', { role: 'reference', embed: true, liveness: false, ...(mrzOnReference ? { mrz: { now } } : {}) }, ctx) : undefined,
+        page && !mrzOnReference ? readDocument(page, ctx, now) : undefined,
       ]);
-      const score = p.embedding && r?.embedding ? cosine(p.embedding, r.embedding) : undefined;
+      const score = p?.embedding && r?.embedding ? cosine(p.embedding, r.embedding) : undefined;
+      const document: MrzRead | undefined = r?.mrz ?? d?.mrz;
       return {
         match: score === undefined ? undefined : { score, scale: 'cosine', calibration: engine.calibration.match },
-        liveness: p.liveness === undefined ? undefined : { score: p.liveness, scale: 'unit', calibration: engine.calibration.liveness },
-        quality: [...new Set<ReasonCode>([...p.quality, ...(r?.quality ?? [])])],
+        liveness: p?.liveness === undefined ? undefined : { score: p.liveness, scale: 'unit', calibration: engine.calibration.liveness },
+        ...(document ? { document } : {}),
+        quality: [...new Set<ReasonCode>([...(p?.quality ?? []), ...(r?.quality ?? [])])],
         raw: {
           cosine: score,
-          liveness: p.liveness,
+          liveness: p?.liveness,
           pack: engine.packName,
           models: engine.pool.models,
-          probe: auditOf(p),
+          probe: p && auditOf(p),
           reference: r && auditOf(r),
+          // whether an MRZ was found and valid, and how long reading took: never its content
+          ...(document ? { mrz: { found: document.found, valid: document.found && document.document.mrzValid, ms: Number((r?.timings.mrz ?? d?.timings.mrz ?? 0).toFixed(1)) } } : {}),
         },
       };
     },

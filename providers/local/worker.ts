@@ -18,8 +18,8 @@ async function main(): Promise<void> {
     port.postMessage({ type: 'ready', models: engine.models } satisfies WorkerReply);
     port.on('message', async (msg: WorkerRequest) => {
       try {
-        const report = await engine.analyse(msg.bytes, msg.request);
-        const transfer = report.embedding ? [report.embedding.buffer as ArrayBuffer] : [];
+        const report = msg.task.kind === 'document' ? await engine.readDocument(msg.bytes, msg.task.request) : await engine.analyse(msg.bytes, msg.task.request);
+        const transfer = 'embedding' in report && report.embedding ? [report.embedding.buffer as ArrayBuffer] : [];
         port.postMessage({ type: 'result', id: msg.id, report } satisfies WorkerReply, transfer);
       } catch (e) {
         const reason = e instanceof FaceError ? e.reason : undefined;

@@ -12,6 +12,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Kind, visit, type DocumentNode } from 'graphql';
+import { CHIP_LIMITS } from '../../providers/local/document/chip';
 import { VerigateError } from '../errors';
 import type { Context } from './context';
 
@@ -19,13 +20,15 @@ import type { Context } from './context';
 const IMAGE_FIELDS = new Set(['selfie', 'document', 'source', 'target']);
 /** The longest text any other string input may be. */
 export const MAX_TEXT = 4096;
+/** A chip's files (base64), bounded by the chip's limits (CHIP_LIMITS) instead; the resolver names the field. */
+const CHIP_FIELDS: Record<string, number> = Object.fromEntries(Object.entries(CHIP_LIMITS).map(([k, n]) => [k, Math.ceil(n / 3) * 4 + 64]));
 /** The most of a client's value an error message may repeat. */
 export const ECHO_MAX = 64;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why `s` is not acceptable text in `field`, or null. */
-export function textProblem(s: string, field: string, cap = IMAGE_FIELDS.has(field) ? Infinity : MAX_TEXT): string | null {
+export function textProblem(s: string, field: string, cap = IMAGE_FIELDS.has(field) ? Infinity : (CHIP_FIELDS[field] ?? MAX_TEXT)): string | null {
   if (s.includes('\u0000')) return 'contains a NUL character';
   if (LONE_SURROGATE.test(s)) return 'contains a lone UTF-16 surrogate (not valid Unicode text)';
   if (s.length > cap) return `is longer than ${cap} characters`;

@@ -3,6 +3,20 @@ import 'reflect-metadata';
 import { Field, ID, InputType } from 'type-graphql';
 import { CheckStatusEnum, ProviderEnum } from './types';
 
+@InputType({ description: "The applicant's own data, compared with the document's MRZ (or its verified chip's DG1) after ICAO 9303 transliteration" })
+export class ApplicantInput {
+  @Field({ nullable: true, description: 'Surname as the applicant writes it (any script ICAO 9303 transliterates: Müller matches MUELLER)' }) surname?: string;
+  @Field({ nullable: true, description: 'Given names; the applicant may leave out some the document has (a middle name), not add any' }) givenNames?: string;
+  @Field({ nullable: true, description: 'Date of birth, YYYY-MM-DD' }) dateOfBirth?: string;
+}
+
+@InputType({ description: "Files read from an e-passport's chip (NFC), base64: passive authentication against the server's CSCA certificates (VERIGATE_CSCA_DIR)" })
+export class ChipInput {
+  @Field({ description: 'EF.DG1 (the MRZ), base64' }) dg1!: string;
+  @Field({ nullable: true, description: 'EF.DG2 (the face, JPEG or JPEG 2000), base64: once verified, the face the selfie is matched with' }) dg2?: string;
+  @Field({ description: 'EF.SOD (the signed hashes), base64' }) sod!: string;
+}
+
 @InputType()
 export class VerifyIdentityInput {
   @Field({ nullable: true, description: 'Selfie (JPEG/PNG): base64, a data URI, or null in a multipart request that maps a file here. Required unless livenessSessionId is given.' })
@@ -17,6 +31,10 @@ export class VerifyIdentityInput {
   idempotencyKey?: string;
   @Field({ defaultValue: false, description: 'Answer at once with the check PENDING; its verdict comes by webhook, subscription, or the check query' })
   async!: boolean;
+  @Field(() => ApplicantInput, { nullable: true, description: "Compare the document's MRZ with these (the document check becomes required)" })
+  applicant?: ApplicantInput;
+  @Field(() => ChipInput, { nullable: true, description: "The document's chip: verified, its face becomes the match's reference (the document check becomes required)" })
+  chip?: ChipInput;
 }
 
 @InputType()

@@ -13,12 +13,15 @@ import type { ProviderRegistry } from '../verification/registry';
 import type { ImageLimits } from '../images';
 import type { CheckFeed } from '../queue/check-feed';
 import type { WebhookDeliverer } from '../webhooks/deliverer';
+import type { TrustStore } from '../../providers/local/document/trust';
 
 export interface Services {
   config: Config;
   store: Store;
   orchestrator: Orchestrator;
   providers: ProviderRegistry;
+  /** the CSCA certificates chips are verified against (VERIGATE_CSCA_DIR; empty: none trusted) */
+  trust: TrustStore;
   /** the tables scores are mapped with (committed, then the operator's) */
   calibration: CalibrationRegistry;
   health: HealthBook;

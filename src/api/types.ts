@@ -15,7 +15,9 @@ export const ProviderEnum = enumOf(PROVIDER_NAMES);
 export const RoleEnum = { tenant: 'tenant', admin: 'admin' } as const;
 export const AttemptOutcomeEnum = enumOf(['OK', 'BAD_INPUT', 'UNAUTHORIZED', 'QUOTA_EXCEEDED', 'TRANSIENT', 'UNAVAILABLE', 'TIMEOUT', 'FAILED'] as const);
 export const FmrSourceEnum = enumOf(['MEASURED', 'DEFAULT'] as const);
-export const CapabilityCheckEnum = enumOf(['match', 'liveness'] as const);
+export const CapabilityCheckEnum = enumOf(['match', 'liveness', 'document'] as const);
+export const DocumentSourceEnum = enumOf(['MRZ', 'CHIP'] as const);
+export const SexEnum = enumOf(['M', 'F', 'X'] as const);
 export const LivenessSessionStateEnum = enumOf(['OPEN', 'USED', 'EXPIRED'] as const);
 
 registerEnumType(CheckStatusEnum, { name: 'CheckStatus', description: 'Where a check stands' });
@@ -30,6 +32,24 @@ registerEnumType(FmrSourceEnum, {
 });
 registerEnumType(CapabilityCheckEnum, { name: 'CapabilityCheck', description: 'A check a policy routes to providers' });
 registerEnumType(LivenessSessionStateEnum, { name: 'LivenessSessionState' });
+registerEnumType(DocumentSourceEnum, { name: 'DocumentSource', description: "MRZ: read from the printed page; CHIP: the chip's DG1, passive authentication held" });
+registerEnumType(SexEnum, { name: 'DocumentSex', description: 'X: unspecified' });
+
+@ObjectType({ description: "What the document says (its MRZ, or its verified chip's DG1). Personal data: never in webhook payloads." })
+export class DocumentData {
+  @Field({ description: 'Document code: P (passport), I, ID, AC, …' }) type!: string;
+  @Field({ description: 'Issuing state (ICAO code)' }) issuer!: string;
+  @Field() number!: string;
+  @Field() surname!: string;
+  @Field() givenNames!: string;
+  @Field() nationality!: string;
+  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD; null when the MRZ holds no valid date' }) dateOfBirth!: string | null;
+  @Field(() => SexEnum) sex!: string;
+  @Field(() => String, { nullable: true, description: 'YYYY-MM-DD' }) expiryDate!: string | null;
+  @Field({ description: 'Every check digit of the MRZ held' }) mrzValid!: boolean;
+  @Field(() => Boolean, { nullable: true, description: 'Expired on the day of the check (null without an expiry date)' }) expired!: boolean | null;
+  @Field(() => DocumentSourceEnum) source!: string;
+}
 
 @ObjectType({ description: 'Face match on the unified scale' })
 export class FaceMatch {
@@ -62,6 +82,7 @@ export class ImageDigests {
   @Field({ nullable: true }) document?: string;
   @Field({ nullable: true }) source?: string;
   @Field({ nullable: true }) target?: string;
+  @Field({ nullable: true, description: "The chip's files (DG1, DG2, SOD), length-prefixed, as received" }) chip?: string;
 }
 
 @ObjectType({ description: 'One provider call made for a check' })
@@ -93,6 +114,7 @@ export class VerificationResult {
   @Field(() => [ReasonCodeEnum]) reasons!: string[];
   @Field(() => FaceMatch, { nullable: true }) faceMatch!: FaceMatch | null;
   @Field(() => Liveness, { nullable: true }) liveness!: Liveness | null;
+  @Field(() => DocumentData, { nullable: true, description: "The document's data when its MRZ was read (verifyIdentity with a document check)" }) document?: DocumentData | null;
   @Field(() => ProviderEnum, { nullable: true, description: 'The provider that answered the match (else liveness); each part names its own' }) provider!: string | null;
   @Field(() => ImageDigests) imageDigests!: ImageDigests;
   @Field(() => String, { nullable: true, description: 'The liveness session whose capture stood in for the selfie' }) livenessSessionId!: string | null;

@@ -66,6 +66,11 @@ export const ConfigSchema = z.object({
   /** a folder of measured calibration tables (verigate calibrate --out): each maps the scores it names instead of the committed default */
   VERIGATE_CALIBRATION_DIR: optionalString,
   VERIGATE_MODEL_CACHE: optionalString,
+  /**
+   * CSCA certificates trusted for chips' passive authentication: a folder of PEM/DER certificates
+   * and ICAO master lists. Unset: no chip is trusted (CHIP_UNTRUSTED_ISSUER, its face not used).
+   */
+  VERIGATE_CSCA_DIR: optionalString,
   /** inference worker threads (default: one per core) */
   VERIGATE_WORKERS: z.coerce.number().int().min(1).optional(),
   FACIA_URL: optionalString.pipe(z.string().url().optional()),

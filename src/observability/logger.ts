@@ -25,6 +25,15 @@ export const REDACT_PATHS = [
   '*.sessionToken',
   'variables',
   '*.variables',
+  // a document's personal data: the applicant's, what its MRZ or chip says (CheckRecord.document is '*.document')
+  '*.applicant',
+  '*.chip',
+  '*.chipFace',
+  '*.dg1Mrz',
+  '*.lines',
+  '*.surname',
+  '*.givenNames',
+  '*.dateOfBirth',
   // one level deeper: the same fields inside a wrapper ({ req: { body: { variables } } }, { err: { request: { hash_id } } })
   '*.*.selfie',
   '*.*.document',
@@ -36,6 +45,10 @@ export const REDACT_PATHS = [
   '*.*.secretAccessKey',
   '*.*.sessionToken',
   '*.*.variables',
+  '*.*.applicant',
+  '*.*.chip',
+  '*.*.dg1Mrz',
+  '*.*.lines',
   '*.*.authorization',
   '*.*["x-api-key"]',
   // no '*.credentials': overlapping with '*.*.secretAccessKey' it leaves the caller's object redacted (fast-redact)

@@ -9,11 +9,14 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import type { ImageInput } from '../../providers/types';
+import type { DocumentInput } from '../verification/orchestrator';
 import { closeRedis } from '../redis';
 
 export interface CheckImages {
   probe?: ImageInput;
   reference?: ImageInput;
+  /** what the request brought to the document check: applicant data, the chip as verified and its face */
+  document?: DocumentInput;
 }
 
 export interface ImageStash {
@@ -58,8 +61,9 @@ export class MemoryStash implements ImageStash {
   }
 }
 
-/** What the sealed blob's header says of each image: everything but its bytes, and their length. */
-type Described = Record<'probe' | 'reference', (Omit<ImageInput, 'bytes'> & { length: number }) | undefined>;
+/** What the sealed blob's header says of each image: everything but its bytes, and their length; and the document's data (sealed too). */
+type Description = (Omit<ImageInput, 'bytes'> & { length: number }) | undefined;
+type Described = Record<'probe' | 'reference' | 'chipFace', Description> & { document?: Omit<DocumentInput, 'chipFace'> };
 
 export class RedisStash implements ImageStash {
   readonly kind = 'redis' as const;
@@ -115,13 +119,15 @@ export class RedisStash implements ImageStash {
   }
 }
 
-/** The images as one buffer, their bytes as they are (no base64): [header length u32][header JSON][probe][reference]. */
+/** The images as one buffer, their bytes as they are (no base64): [header length u32][header JSON][probe][reference][chip face]. */
 function frame(images: CheckImages): Buffer {
   const describe = (img?: ImageInput) => img && { format: img.format, width: img.width, height: img.height, orientation: img.orientation, sha256: img.sha256, decodedBytes: img.decodedBytes, length: img.bytes.length };
-  const header = Buffer.from(JSON.stringify({ probe: describe(images.probe), reference: describe(images.reference) } satisfies Described));
+  const { chipFace, ...document } = images.document ?? {};
+  const described: Described = { probe: describe(images.probe), reference: describe(images.reference), chipFace: describe(chipFace), ...(images.document ? { document } : {}) };
+  const header = Buffer.from(JSON.stringify(described));
   const size = Buffer.alloc(4);
   size.writeUInt32BE(header.length);
-  return Buffer.concat([size, header, ...[images.probe, images.reference].flatMap((img) => (img ? [img.bytes] : []))]);
+  return Buffer.concat([size, header, ...[images.probe, images.reference, chipFace].flatMap((img) => (img ? [img.bytes] : []))]);
 }
 
 function unframe(plain: Buffer): CheckImages {
@@ -135,7 +141,10 @@ function unframe(plain: Buffer): CheckImages {
     return { ...meta, bytes: plain.subarray(at - length, at) };
   };
   const probe = take(header.probe);
-  return { probe, reference: take(header.reference) };
+  const reference = take(header.reference);
+  const chipFace = take(header.chipFace);
+  const document = header.document || chipFace ? { ...header.document, ...(chipFace ? { chipFace } : {}) } : undefined;
+  return { probe, reference, ...(document ? { document } : {}) };
 }
 
 /**

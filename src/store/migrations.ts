@@ -191,6 +191,13 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
       CREATE INDEX checks_tenant_review_queue ON checks (tenant_id, created_at, id) WHERE status = 'INCONCLUSIVE' AND reviewed_at IS NULL
     `,
   },
+  {
+    id: 7,
+    name: 'the document read for a check (MRZ or chip): personal data, never in webhook payloads',
+    sql: `
+      ALTER TABLE checks ADD COLUMN document jsonb
+    `,
+  },
 ];
 
 export async function migrate(db: Db): Promise<number[]> {

@@ -58,6 +58,7 @@ export const toCheck = (r: Row): CheckRecord => ({
   provider: r.provider,
   faceMatch: r.face_match && withLegacyFields(r.face_match, r.provider),
   liveness: r.liveness && { provider: r.provider, ...r.liveness },
+  document: r.document ?? null,
   imageDigests: r.image_digests ?? {},
   livenessSessionId: r.liveness_session_id ?? null,
   createdAt: r.created_at,
@@ -233,7 +234,7 @@ export class LivenessSessionRefused extends Error {
 
 export type NewAttempt = Omit<AttemptRecord, 'id' | 'checkId' | 'tenantId' | 'createdAt' | 'seq'>;
 
-export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider' | 'faceMatch' | 'liveness'> & {
+export type CheckCompletion = Pick<CheckRecord, 'status' | 'reasons' | 'provider' | 'faceMatch' | 'liveness' | 'document'> & {
   /** what the decision was made from (replayPolicy); null when no provider answered */
   evidence?: StoredEvidence | null;
 };
@@ -386,7 +387,7 @@ export class CheckRepo {
     const now = new Date();
     const rows = await this.db.query(
       `WITH done AS (
-         UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8, evidence = $10
+         UPDATE checks SET status = $3, reasons = $4, provider = $5, face_match = $6, liveness = $7, completed_at = $8, evidence = $10, document = $11
          WHERE id = $1 AND tenant_id = $2 AND status = 'PENDING' RETURNING *
        ), attempts_in AS (
          INSERT INTO attempts (${ATTEMPT_COLUMNS})
@@ -408,6 +409,7 @@ export class CheckRepo {
         now,
         attemptsJson(attempts, 1),
         result.evidence ? JSON.stringify(result.evidence) : null,
+        result.document ? JSON.stringify(result.document) : null,
       ],
     );
     return rows[0] ? toCheck(rows[0]) : null;

@@ -29,7 +29,17 @@ import type { CheckJob, CheckQueue } from '../queue/check-queue';
 import type { CheckImages, ImageStash } from '../queue/image-stash';
 import { evidenceOf, failedCompletion, openCheck, type LegRun } from './record';
 import type { ProviderRegistry } from './registry';
-import type { AttemptRole, CheckKind, CheckRecord, ImageDigests, LivenessSessionRecord, StoredEvidence } from './types';
+import type { Applicant } from '../../providers/local/document/applicant';
+import type { AttemptRole, CheckKind, CheckRecord, ChipEvidence, DocumentEvidence, ImageDigests, LivenessSessionRecord, StoredEvidence } from './types';
+
+/** What a verifyIdentity request brings to its document check besides the document image. */
+export interface DocumentInput {
+  applicant?: Applicant;
+  /** the chip as the edge verified it (passive authentication) */
+  chip?: ChipEvidence;
+  /** a verified chip's face (DG2, as JPEG): the match's reference instead of the printed photo. Never stored. */
+  chipFace?: ImageInput;
+}
 
 export interface VerificationRequest {
   kind: CheckKind;
@@ -45,6 +55,8 @@ export interface VerificationRequest {
   /** a liveness session made by createLivenessSession: its capture stands in for the selfie */
   livenessSessionId?: string;
   digests: ImageDigests;
+  /** applicant data and a chip, for the document check */
+  document?: DocumentInput;
   /** the tenant's daily quota (null: unlimited), charged when the check is stored */
   checksPerDay?: number | null;
 }
@@ -166,7 +178,7 @@ export class Orchestrator {
   private async hand(check: CheckRecord, req: VerificationRequest): Promise<void> {
     const deadline = check.deadlineAt?.getTime() ?? Date.now() + this.opts.timeoutMs;
     try {
-      await this.images.put(check.id, { probe: req.probe, reference: req.reference }, deadline - Date.now() + STASH_MARGIN_MS);
+      await this.images.put(check.id, { probe: req.probe, reference: req.reference, document: req.document }, deadline - Date.now() + STASH_MARGIN_MS);
       await this.queue.enqueue({ kind: 'check', checkId: check.id, tenantId: check.tenantId, requestId: req.requestId }, () => this.store.checks.queuedBacklog(check.tenantId));
     } catch (e) {
       // the check was accepted: it ends ERROR with a reason, never missing and never PENDING for ever
@@ -188,16 +200,19 @@ export class Orchestrator {
     try {
       // plan: the tenant's policy into legs
       const session = req.livenessSessionId ? await this.store.sessions.get({ role: 'tenant', tenantId: req.tenantId }, req.livenessSessionId) : null;
-      const thePlan = plan(policy, { kind: req.kind, tenantId: req.tenantId, referenceId: req.referenceId, hasDocument: Boolean(req.reference), session: session ?? undefined }, this.facts);
+      const documentData = documentEvidenceOf(req);
+      const thePlan = plan(policy, { kind: req.kind, tenantId: req.tenantId, referenceId: req.referenceId, hasDocument: Boolean(req.reference), session: session ?? undefined, document: documentData?.requested }, this.facts);
       // call: every leg's providers, under the check's deadline
       const { runs, probe } = await this.callLegs(thePlan, req, check.deadlineAt?.getTime() ?? Date.now() + this.opts.timeoutMs);
-      // decide: the evidence contract
-      const completion = this.conclude(policy, thePlan, runs);
+      // decide: the evidence contract (the document judged on the day the check was made)
+      const documentRules = { evidence: documentData, now: check.createdAt };
+      const completion = this.conclude(policy, thePlan, runs, documentRules);
       // record: result, attempts and evidence in one statement
-      const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy)));
+      const attempts = runs.flatMap((r) => r.calls.map((c) => this.attemptOf(c, r.leg.answers, policy, documentRules)));
       const done = await this.finish(check, completion, attempts);
       if (!done) throw await this.overtaken(check);
-      if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.reference }, req.requestId);
+      // shadows compare against what decided: a verified chip's face where it stood in for the printed photo
+      if (runs.some((r) => r.leg.shadows.length)) await this.queueShadows(done, { probe, reference: req.document?.chipFace ?? req.reference }, req.requestId);
       if (done.status === 'ERROR') throw clientError(done, runs);
       return done;
     } catch (e) {
@@ -311,11 +326,15 @@ export class Orchestrator {
   }
 
   private async callLeg(thePlan: Plan, leg: Leg, req: VerificationRequest, deadline: number): Promise<LegRun> {
+    // a verified chip's face is the match's reference; the MRZ is still read from the printed page
+    const chipFace = req.document?.chipFace;
+    const document = leg.answers.includes('document');
     const checkReq: CheckRequest = {
       probe: req.probe,
-      reference: req.reference,
+      reference: chipFace ?? req.reference,
       match: leg.answers.includes('match'),
       liveness: leg.answers.includes('liveness'),
+      ...(document ? { document, ...(chipFace ? { page: req.reference } : {}) } : {}),
       ...(leg.fromSession ? { livenessSessionId: req.livenessSessionId } : {}),
     };
     const ctx = { requestId: req.requestId, tenantId: req.tenantId };
@@ -346,11 +365,11 @@ export class Orchestrator {
 
   // ── decide ────────────────────────────────────────────────────────────────
 
-  private conclude(policy: Policy, thePlan: Plan, runs: LegRun[]): CheckCompletion {
+  private conclude(policy: Policy, thePlan: Plan, runs: LegRun[], document: DocumentContext): CheckCompletion {
     const failed = runs.find((r) => r.failure?.kind === 'BadInput') ?? runs.find((r) => r.failure);
     if (failed?.failure) return failedCompletion(failed.failure);
-    const evidence = evidenceOf(runs);
-    const decision = decide(rulesOf(policy, thePlan.required), this.legsOf(evidence));
+    const evidence = evidenceOf(runs, document.evidence);
+    const decision = decide(rulesOf(policy, thePlan.required, document), this.legsOf(evidence));
     const provider = decision.faceMatch?.provider ?? decision.liveness?.provider ?? runs.find((r) => r.answers.length)?.answers[0].provider ?? null;
     return { ...decision, provider, evidence };
   }
@@ -365,10 +384,11 @@ export class Orchestrator {
     }));
   }
 
-  private answerOf(provider: ProviderName, o: Pick<CheckOutcome, 'match' | 'liveness' | 'quality'>): Answer {
+  private answerOf(provider: ProviderName, o: Pick<CheckOutcome, 'match' | 'liveness' | 'document' | 'quality'>): Answer {
     return {
       provider,
       ...(o.match ? { match: this.calibration.unifyMatch(o.match, o.quality) } : {}),
+      ...(o.document ? { document: o.document } : {}),
       ...(o.liveness ? { liveness: livenessProbability(o.liveness), livenessApcer: this.calibration.livenessApcer(o.liveness) } : {}),
       quality: o.quality,
     };
@@ -378,11 +398,11 @@ export class Orchestrator {
    * An attempt row; an answered call also says what its provider's answer alone would have decided,
    * overall and per check (the agreement report compares providers check by check).
    */
-  private attemptOf(c: CallResult, answers: Leg['answers'], policy: Policy): NewAttempt {
+  private attemptOf(c: CallResult, answers: Leg['answers'], policy: Policy, document?: DocumentContext): NewAttempt {
     const base: NewAttempt = { ...c.record, answers: [...answers], decision: null, decisions: null, unifiedScore: null };
     if (!('value' in c)) return base;
     const answer = this.answerOf(c.record.provider, c.value);
-    const alone = (required: Leg['answers']) => decide(rulesOf(policy, required), [{ answers: required, consensus: false, from: [answer] }]).status;
+    const alone = (required: Leg['answers']) => decide(rulesOf(policy, required, document), [{ answers: required, consensus: false, from: [answer] }]).status;
     // the table that mapped the score (quality-conditioned tables choose per check)
     const raw = answer.match ? { ...c.record.raw, calibrationTable: answer.match.table } : c.record.raw;
     const decisions = Object.fromEntries(answers.map((check) => [check, alone([check])]));
@@ -432,7 +452,17 @@ export class Orchestrator {
   }
 }
 
-const errorOnly = (reason: ReasonCode): CheckCompletion => ({ status: 'ERROR', reasons: [reason], provider: null, faceMatch: null, liveness: null });
+const errorOnly = (reason: ReasonCode): CheckCompletion => ({ status: 'ERROR', reasons: [reason], provider: null, faceMatch: null, liveness: null, document: null });
+
+/** What the decider needs of the document besides the providers' answers. */
+type DocumentContext = { evidence?: DocumentEvidence; now: Date };
+
+/** What a request brought to its document check, as it is stored with the evidence (never the chip's face). */
+function documentEvidenceOf(req: VerificationRequest): DocumentEvidence | undefined {
+  const d = req.document;
+  if (!d || (!d.applicant && !d.chip)) return undefined;
+  return { requested: true, ...(d.applicant ? { applicant: d.applicant } : {}), ...(d.chip ? { chip: d.chip } : {}) };
+}
 
 /** A stored check as the synchronous API answers it: decided, or its typed error. */
 function syncAnswer(check: CheckRecord): CheckRecord {
@@ -454,11 +484,13 @@ function assertSameRequest(existing: CheckRecord, req: VerificationRequest): voi
   }
 }
 
-/** Which part of a repeated request differs from the check its idempotencyKey made, if any. */
+/** Which part of a repeated request differs from the check its idempotencyKey made, if any (the chip and the applicant's data count). */
 function differenceOf(c: CheckRecord, req: VerificationRequest): string | null {
   if (c.kind !== req.kind) return `kind (${c.kind})`;
   const fields = ['selfie', 'document', 'source', 'target'] as const;
   if (fields.some((f) => (c.imageDigests[f] ?? null) !== (req.digests[f] ?? null))) return 'image';
+  if ((c.imageDigests.chip ?? null) !== (req.digests.chip ?? null)) return 'chip';
+  if ((c.imageDigests.applicant ?? null) !== (req.digests.applicant ?? null)) return 'applicant';
   if ((c.referenceId ?? null) !== (req.referenceId ?? null)) return 'referenceId';
   if ((c.livenessSessionId ?? null) !== (req.livenessSessionId ?? null)) return 'livenessSessionId';
   return null;

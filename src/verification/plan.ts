@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Capability, ProviderName } from '../../providers/types';
-import { CAPABILITY_OF, CLOUD_PROVIDERS, routeOf, stepsOf, type Policy, type Routed, type Step } from './policy';
+import { CAPABILITY_OF, CLOUD_PROVIDERS, routeOf, stepsOf, type Policy, type Routed, type Step, type Strategy } from './policy';
 
 export interface Leg {
   /** what this leg answers */
@@ -49,6 +49,8 @@ export interface PlanRequest {
   hasDocument: boolean;
   /** the request's liveness session and the provider that made it */
   session?: { provider: ProviderName };
+  /** the request carries applicant data or a chip: its document must be read */
+  document?: boolean;
 }
 
 export interface PlanFacts {
@@ -58,11 +60,17 @@ export interface PlanFacts {
   random(): number;
 }
 
-/** The checks a kind of check is made of; a liveness session always brings its liveness verdict. */
-export function requiredChecks(kind: PlanRequest['kind'], policy: Policy, withSession: boolean): Routed[] {
+/**
+ * The checks a kind of check is made of; a liveness session always brings its liveness verdict,
+ * and applicant data or a chip the document's.
+ */
+export function requiredChecks(kind: PlanRequest['kind'], policy: Policy, withSession: boolean, withDocumentData = false): Routed[] {
   switch (kind) {
     case 'VERIFY_IDENTITY':
-      return (['match', 'liveness'] as const).filter((c) => policy.require[c] || (c === 'liveness' && withSession));
+      return [
+        ...(['match', 'liveness'] as const).filter((c) => policy.require[c] || (c === 'liveness' && withSession)),
+        ...(policy.document.require || withDocumentData ? (['document'] as const) : []),
+      ];
     case 'LIVENESS':
       return ['liveness'];
     case 'FACE_MATCH':
@@ -71,7 +79,7 @@ export function requiredChecks(kind: PlanRequest['kind'], policy: Policy, withSe
 }
 
 export function plan(policy: Policy, req: PlanRequest, facts: PlanFacts): Plan {
-  const required = requiredChecks(req.kind, policy, Boolean(req.session));
+  const required = requiredChecks(req.kind, policy, Boolean(req.session), Boolean(req.document));
   const excluded: Exclusion[] = [];
   const whyNot = (s: Step, c: Routed, shadow: boolean, capability: Capability = CAPABILITY_OF[c]): ExclusionWhy | null => {
     const caps = facts.capabilities(s.provider);
@@ -105,15 +113,22 @@ export function plan(policy: Policy, req: PlanRequest, facts: PlanFacts): Plan {
   }
   // capabilities whose route is the same share a leg
   const open = required.filter((c) => !legs.some((l) => l.answers.includes(c)));
-  const groups = new Map<string, Routed[]>();
+  const groups = new Map<string, { route: ReturnType<typeof routeOf>; answers: Routed[] }>();
   for (const c of open) {
-    const key = JSON.stringify(routeOf(policy, c));
-    groups.set(key, [...(groups.get(key) ?? []), c]);
+    const route = routeOf(policy, c);
+    // the document's default route (local) joins a leg the local engine alone decides, whatever its
+    // shadows: one call reads the page's MRZ on the decode its face analysis makes anyway
+    const joins = c === 'document' && !policy.routes.document ? [...groups].find(([, g]) => sameStrategy(g.route.strategy, route.strategy))?.[0] : undefined;
+    const key = joins ?? JSON.stringify(route);
+    const group = groups.get(key) ?? { route, answers: [] };
+    group.answers.push(c);
+    groups.set(key, group);
   }
-  for (const answers of groups.values()) {
-    const { strategy: s, shadow } = routeOf(policy, answers[0]);
+  for (const { route, answers } of groups.values()) {
+    const { strategy: s, shadow } = route;
     const steps = usable(stepsOf(s), answers);
-    const shadows = shadowsOf(shadow, answers);
+    // a document that joined another route's leg is not asked of that route's shadows
+    const shadows = shadowsOf(shadow, policy.routes.document ? answers : answers.filter((c) => c !== 'document'));
     if (s.type === 'consensus') {
       legs.push({ answers, mode: 'consensus', steps, shadows, ...(s.mode === 'minScore' ? { minScore: s.minScore } : {}) });
     } else if (s.type === 'split') {
@@ -135,7 +150,7 @@ export function explainExclusions(thePlan: Plan, leg: Leg): string {
 }
 
 export function explain({ provider, capability, why }: Exclusion): string {
-  const what = capability === 'match' ? 'face match' : 'liveness';
+  const what = WHAT[capability];
   switch (why) {
     case 'onPremOnly':
       return `${provider} is a cloud provider and the policy is onPremOnly`;
@@ -144,11 +159,18 @@ export function explain({ provider, capability, why }: Exclusion): string {
     case 'lacks-capability':
       return capability === 'liveness'
         ? `${provider} has no passive ${what} on a selfie: give liveness its own route (policy routes.liveness, e.g. local; setTenantProvider does this), or pass a livenessSessionId`
-        : `${provider} cannot do a ${what}`;
+        : capability === 'document'
+          ? `${provider} cannot read a document's MRZ: only local can (policy routes.document)`
+          : `${provider} cannot do a ${what}`;
     case 'needs-document':
       return `${provider} needs the document image for every call, so it cannot judge ${what} on a selfie alone: route liveness to local (policy routes.liveness)`;
   }
 }
+
+/** the same deciding providers, tried the same way */
+const sameStrategy = (a: Strategy, b: Strategy) => JSON.stringify(a) === JSON.stringify(b);
+
+const WHAT: Record<Routed, string> = { match: 'face match', liveness: 'liveness', document: 'document reading' };
 
 /** A point in [0, 1) fixed by tenant and referenceId: the same person always lands in the same arm. */
 export function stickyPoint(tenantId: string, referenceId: string): number {
@@ -182,7 +204,7 @@ export function policyWarnings(policy: Policy, facts: Omit<PlanFacts, 'random'>)
     const p = plan(policy, { kind, tenantId: '', hasDocument }, { ...facts, random: () => 0 });
     for (const leg of p.legs) if (leg.steps.length === 0) out.add(`${op} cannot run: ${explainExclusions(p, leg)}`);
     for (const e of p.excluded) {
-      const what = e.capability === 'match' ? 'the match' : 'liveness';
+      const what = e.capability === 'match' ? 'the match' : e.capability === 'document' ? 'the document' : 'liveness';
       out.add(`${e.shadow ? 'shadow ' : ''}${e.provider} is never called for ${what} in ${op}: ${explain(e)}`);
     }
   }

@@ -7,6 +7,9 @@
  * needs; `routes.match` / `routes.liveness` override it for one capability. Capabilities that share
  * a route are asked of a provider in one call (Facia answers match and liveness together);
  * capabilities on different routes are asked separately, in parallel.
+ *
+ * `document` (the MRZ of the document page) is routed the same way, but only the local engine has
+ * it: without `routes.document` it goes to the local engine, whatever the tenant's face provider.
  */
 import { z } from 'zod';
 import { PROVIDER_NAMES, type Capability, type ProviderName } from '../../providers/types';
@@ -15,11 +18,11 @@ import { PROVIDER_NAMES, type Capability, type ProviderName } from '../../provid
 export const CLOUD_PROVIDERS: ReadonlySet<ProviderName> = new Set(['rekognition']);
 
 /** What a policy routes and requires: the checks a verification is made of. */
-export const ROUTED = ['match', 'liveness'] as const;
+export const ROUTED = ['match', 'liveness', 'document'] as const;
 export type Routed = (typeof ROUTED)[number];
 
 /** The provider capability that answers each routed check (a liveness session is routed apart). */
-export const CAPABILITY_OF: Record<Routed, Capability> = { match: 'face-match', liveness: 'liveness' };
+export const CAPABILITY_OF: Record<Routed, Capability> = { match: 'face-match', liveness: 'liveness', document: 'document' };
 
 /** Quality findings a policy may block on (providers report them in `reasons`). */
 export const BLOCKABLE = ['FACE_TOO_SMALL', 'BLURRY', 'EXTREME_POSE', 'INSUFFICIENT_CONTEXT'] as const;
@@ -85,7 +88,7 @@ export const PolicySchema = z
     strategy: StrategySchema,
     shadow: Shadow,
     /** a route of its own for one capability, e.g. match on Rekognition, liveness on the local engine */
-    routes: z.object({ match: Route.optional(), liveness: Route.optional() }).strict().default({}),
+    routes: z.object({ match: Route.optional(), liveness: Route.optional(), document: Route.optional() }).strict().default({}),
     /** verifyIdentity: which checks must pass (checkLiveness needs liveness, compareFaces a match) */
     require: z
       .object({ match: z.boolean().default(true), liveness: z.boolean().default(true) })
@@ -118,6 +121,19 @@ export const PolicySchema = z
       .default({ block: [...DEFAULT_QUALITY_BLOCK], outcome: 'INCONCLUSIVE' }),
     /** the whole check's deadline (default: the server's provider timeout) */
     deadlineMs: z.number().int().min(100).max(300_000).optional(),
+    /**
+     * verifyIdentity: the document's MRZ (read from the document image). Checked when `require`, or
+     * when the request carries `applicant` or `chip`; `minimumAge` from the document's date of
+     * birth; an expired document is refused when `rejectExpired`.
+     */
+    document: z
+      .object({
+        require: z.boolean().default(false),
+        minimumAge: z.number().int().min(1).max(150).optional(),
+        rejectExpired: z.boolean().default(true),
+      })
+      .strict()
+      .default({ require: false, rejectExpired: true }),
     /** manual review (`reviewCheck`): a person may decide INCONCLUSIVE checks only, or any decided check */
     review: z.object({ anyStatus: z.boolean().default(false) }).strict().default({ anyStatus: false }),
   })
@@ -129,6 +145,7 @@ export type QualityRule = Policy['quality'];
 
 /** The route a capability takes under this policy. */
 export function routeOf(p: Policy, c: Routed): Route {
+  if (c === 'document') return p.routes.document ?? LOCAL_ROUTE;
   return p.routes[c] ?? { strategy: p.strategy, shadow: p.shadow };
 }
 
@@ -136,7 +153,7 @@ export const stepsOf = (s: Strategy): Step[] => (s.type === 'single' ? [s.provid
 
 /** The providers a policy may call (deciding or shadow), for checking them against configuration. */
 export function providersOf(p: Policy): ProviderName[] {
-  const routes = [{ strategy: p.strategy, shadow: p.shadow }, ...Object.values(p.routes)];
+  const routes = [{ strategy: p.strategy, shadow: p.shadow }, ...Object.values(p.routes)].filter((r) => r !== undefined);
   return [...new Set(routes.flatMap((r) => [...stepsOf(r.strategy), ...r.shadow]).map((x) => x.provider))];
 }
 
@@ -161,6 +178,9 @@ export function policyForProvider(provider: ProviderName, facts: ProviderFacts, 
 }
 
 const single = (provider: ProviderName): Strategy => ({ type: 'single', provider: { provider, retries: 0 } });
+
+/** The document's route when the policy names none: the local engine (the one provider that reads MRZs). */
+const LOCAL_ROUTE: Route = { strategy: single('local'), shadow: [] };
 
 /** The provider that answers the match when one alone does (the tenant's `provider` field); null for several. */
 export function matchProvider(p: Policy): ProviderName | null {

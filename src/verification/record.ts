@@ -11,7 +11,7 @@ import { LivenessSessionRefused, QuotaExhausted, type CheckCompletion, type Stor
 import type { CallResult } from './call';
 import type { VerificationRequest } from './orchestrator';
 import type { Leg } from './plan';
-import type { StoredEvidence } from './types';
+import type { DocumentEvidence, StoredEvidence } from './types';
 
 /** A leg's outcome: every call made, and the answers of the providers that decide it (or why none does). */
 export interface LegRun {
@@ -59,10 +59,11 @@ export async function openCheck(store: Store, req: VerificationRequest, defaults
   }
 }
 
-/** What the check was decided from: each leg's answers, raw, with their quality findings. */
-export function evidenceOf(runs: readonly LegRun[]): StoredEvidence {
+/** What the check was decided from: each leg's answers, raw, with their quality findings (and what the request brought to the document check). */
+export function evidenceOf(runs: readonly LegRun[], document?: DocumentEvidence): StoredEvidence {
   return {
     version: 1,
+    ...(document ? { document } : {}),
     legs: runs.map((r) => ({
       answers: r.leg.answers,
       consensus: r.leg.mode === 'consensus',
@@ -71,6 +72,7 @@ export function evidenceOf(runs: readonly LegRun[]): StoredEvidence {
         provider,
         ...(outcome.match ? { match: outcome.match } : {}),
         ...(outcome.liveness ? { liveness: outcome.liveness } : {}),
+        ...(outcome.document ? { document: outcome.document } : {}),
         quality: [...outcome.quality],
       })),
     })),
@@ -84,5 +86,6 @@ export const failedCompletion = (failure: ProviderError): CheckCompletion => ({
   provider: failure.provider,
   faceMatch: null,
   liveness: null,
+  document: null,
   evidence: null,
 });

@@ -9,6 +9,10 @@
  * these answers, not what other providers would have said. Checks it cannot decide again are
  * counted apart: those without stored evidence (ERROR checks, and checks decided before evidence
  * was kept) and those whose evidence lacks a check the new policy requires.
+ *
+ * The document is decided again from the MRZ reading stored with the check (and the applicant's
+ * data and chip result its request brought), on the day the check was made: raising minimumAge
+ * refuses the holders it would have refused then.
  */
 import type { Db } from '../store/db';
 import { decide, rulesOf, type LegEvidence } from './decide';
@@ -61,13 +65,14 @@ export async function replayPolicy(
     );
     for (const r of rows) {
       result.checks++;
-      const required = requiredChecks(r.kind, q.policy, r.liveness_session_id !== null);
+      const required = requiredChecks(r.kind, q.policy, r.liveness_session_id !== null, r.evidence?.document?.requested ?? false);
       if (!r.evidence || !required.every((c) => r.evidence!.legs.some((l) => l.answers.includes(c) && l.from.length > 0))) {
         result.withoutEvidence++;
         continue;
       }
       const legs = legsOf(r.evidence).map((l) => ({ ...l, minScore: minScoreOf(q.policy, l) }));
-      const d = decide(rulesOf(q.policy, required), legs);
+      // the document is judged on the day the check was made, with what its request brought
+      const d = decide(rulesOf(q.policy, required, { evidence: r.evidence.document, now: r.created_at }), legs);
       result.replayed++;
       const key = `${r.status}>${d.status}`;
       counts.set(key, (counts.get(key) ?? 0) + 1);

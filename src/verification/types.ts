@@ -1,5 +1,10 @@
 /** The domain's result types: what a check is, whichever provider ran it. */
+import type { Applicant } from '../../providers/local/document/applicant';
+import type { MrzRead } from '../../providers/local/document/mrz';
 import type { ProviderName, RawFaceMatch, RawLiveness, ReasonCode } from '../../providers/types';
+
+/** A check a policy routes to providers (policy.ts ROUTED). */
+export type CheckPart = 'match' | 'liveness' | 'document';
 
 export const CHECK_KINDS = ['VERIFY_IDENTITY', 'LIVENESS', 'FACE_MATCH'] as const;
 export type CheckKind = (typeof CHECK_KINDS)[number];
@@ -38,11 +43,44 @@ export interface LivenessResult {
   maxApcer?: number;
 }
 
+/**
+ * What the document says: from its printed MRZ (`MRZ`), or from its chip's DG1 when passive
+ * authentication held (`CHIP`). Personal data: returned to the tenant, never in webhooks or logs.
+ */
+export interface DocumentResult {
+  type: string;
+  issuer: string;
+  number: string;
+  surname: string;
+  givenNames: string;
+  nationality: string;
+  /** ISO dates; null when the MRZ holds no valid date */
+  dateOfBirth: string | null;
+  sex: 'M' | 'F' | 'X';
+  expiryDate: string | null;
+  mrzValid: boolean;
+  expired: boolean | null;
+  source: 'MRZ' | 'CHIP';
+}
+
+/** The chip as the edge verified it (passive authentication), kept with the check's evidence. */
+export interface ChipEvidence {
+  /** CHIP_VERIFIED, or what failed (CHIP_MRZ_MISMATCH is decided later, against the printed MRZ) */
+  reasons: ReasonCode[];
+  verified: boolean;
+  /** DG1's MRZ lines (personal data) */
+  dg1Mrz: string[];
+}
+
 export interface ImageDigests {
   selfie?: string;
   document?: string;
   source?: string;
   target?: string;
+  /** SHA-256 of the chip's files (DG1, DG2, SOD) as received */
+  chip?: string;
+  /** SHA-256 of the applicant's data: only what an idempotent repeat is compared by (not shown) */
+  applicant?: string;
 }
 
 export interface CheckRecord {
@@ -56,6 +94,8 @@ export interface CheckRecord {
   provider: ProviderName | null;
   faceMatch: FaceMatchResult | null;
   liveness: LivenessResult | null;
+  /** the document's data, when its MRZ was read (verifyIdentity with a document check) */
+  document?: DocumentResult | null;
   imageDigests: ImageDigests;
   /** the Face Liveness session whose capture stands in for the selfie */
   livenessSessionId: string | null;
@@ -90,11 +130,21 @@ export const finalStatusOf = (c: Pick<CheckRecord, 'status' | 'review'>): CheckS
 export interface StoredEvidence {
   version: 1;
   legs: Array<{
-    answers: Array<'match' | 'liveness'>;
+    answers: CheckPart[];
     consensus: boolean;
     minScore?: number;
-    from: Array<{ provider: ProviderName; match?: RawFaceMatch; liveness?: RawLiveness; quality: ReasonCode[] }>;
+    /** `document`: the MRZ as read (personal data: this evidence is the tenant's, like the result) */
+    from: Array<{ provider: ProviderName; match?: RawFaceMatch; liveness?: RawLiveness; document?: MrzRead; quality: ReasonCode[] }>;
   }>;
+  /** what the request brought to the document check (its applicant data, its chip as verified) */
+  document?: DocumentEvidence;
+}
+
+export interface DocumentEvidence {
+  /** the request carried applicant data or a chip: the document check is required whatever the policy */
+  requested: boolean;
+  applicant?: Applicant;
+  chip?: ChipEvidence;
 }
 
 export type AttemptRole = 'primary' | 'fallback' | 'shadow' | 'consensus' | 'session';
@@ -107,15 +157,15 @@ export interface AttemptRecord {
   seq: number;
   provider: ProviderName;
   role: AttemptRole;
-  /** the checks this call was asked for (match, liveness) */
-  answers: Array<'match' | 'liveness'>;
+  /** the checks this call was asked for (match, liveness, document) */
+  answers: CheckPart[];
   outcome: AttemptOutcome;
   latencyMs: number;
   errorCode: string | null;
   /** what this provider's result alone would have decided (shadow/consensus comparison) */
   decision: CheckStatus | null;
   /** the same, check by check (null for calls without an answer, and before it was recorded) */
-  decisions: Partial<Record<'match' | 'liveness', CheckStatus>> | null;
+  decisions: Partial<Record<CheckPart, CheckStatus>> | null;
   /** its unified match score, when it returned a match */
   unifiedScore: number | null;
   raw: Record<string, unknown>;

@@ -149,7 +149,7 @@ async function facePortrait(rel: string): Promise<string> {
 }
 
 /** A data page as SVG, `pxPerMm` pixels per millimetre. */
-export async function pageSvg(id: Identity, r: () => number, pxPerMm: number): Promise<{ svg: string; width: number; height: number }> {
+export async function pageSvg(id: Identity, r: () => number, pxPerMm: number): Promise<{ svg: string; width: number; height: number; face: string }> {
   const { w, h } = CARD[id.format];
   const width = Math.round(w * pxPerMm);
   const height = Math.round(h * pxPerMm);
@@ -174,7 +174,8 @@ export async function pageSvg(id: Identity, r: () => number, pxPerMm: number): P
   const mrz = lines
     .map((l, i) => `<text x="${u(left)}" y="${u(baselines[i]!)}" font-family="OCR B" font-size="${u(fontSize)}" textLength="${u(mrzWidth - PITCH_MM + 1.75)}" lengthAdjust="spacing" fill="#111">${escapeXml(l)}</text>`)
     .join('');
-  const face = await facePortrait(pick(r, FACE_FILES));
+  const faceFile = pick(r, FACE_FILES);
+  const face = await facePortrait(faceFile);
   const photoTop = id.format === 'TD1' ? 9 : 12;
   const photoH = id.format === 'TD1' ? 23 : id.format === 'TD2' ? 40 : 48;
   const photoW = photoH * 0.78;
@@ -206,7 +207,7 @@ export async function pageSvg(id: Identity, r: () => number, pxPerMm: number): P
     fields +
     mrz +
     `</svg>`;
-  return { svg, width, height };
+  return { svg, width, height, face: faceFile };
 }
 
 export const DEGRADATIONS = ['clean', 'blur', 'perspective', 'jpeg40', 'glare'] as const;
@@ -219,6 +220,8 @@ export interface GeneratedPage {
   degradation: Degradation;
   /** JPEG (or PNG for `clean`) bytes */
   bytes: Buffer;
+  /** the portrait printed on it (a file of ../shared/faces): a selfie of the same person matches it */
+  face: string;
 }
 
 /** The page for seed `seed`, format and degradation: same arguments, same bytes. */
@@ -227,14 +230,14 @@ export async function generatePage(seed: number, format: MrzFormat, degradation:
   const id = randomIdentity(r, format);
   // 8–14 px/mm: a TD3 page 1000–1750 px wide, a TD1 card 685–1200 px (a phone shot filling most of the frame)
   const pxPerMm = 8 + r() * 6;
-  const { svg, width, height } = await pageSvg(id, r, pxPerMm);
+  const { svg, width, height, face } = await pageSvg(id, r, pxPerMm);
   const page = await sharp(Buffer.from(svg)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   let img: Rgb = { data: new Uint8Array(page.data.buffer, page.data.byteOffset, page.data.length), width: page.info.width, height: page.info.height };
   if (img.width !== width || img.height !== height) throw new Error('svg rendered at an unexpected size');
   let quality = 92;
   switch (degradation) {
     case 'blur':
-      return finish(id, degradation, await sharp(Buffer.from(img.data), { raw: { width, height, channels: 3 } }).blur(0.9 + r() * 0.7 * (pxPerMm / 10)).jpeg({ quality }).toBuffer());
+      return finish(id, face, degradation, await sharp(Buffer.from(img.data), { raw: { width, height, channels: 3 } }).blur(0.9 + r() * 0.7 * (pxPerMm / 10)).jpeg({ quality }).toBuffer());
     case 'perspective':
       img = perspective(img, r);
       break;
@@ -245,13 +248,13 @@ export async function generatePage(seed: number, format: MrzFormat, degradation:
       img = glare(img, r);
       break;
     case 'clean':
-      return finish(id, degradation, await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer());
+      return finish(id, face, degradation, await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).png().toBuffer());
   }
-  return finish(id, degradation, await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality }).toBuffer());
+  return finish(id, face, degradation, await sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality }).toBuffer());
 }
 
-function finish(id: Identity, degradation: Degradation, bytes: Buffer): GeneratedPage {
-  return { id, lines: mrzLines(id), degradation, bytes };
+function finish(id: Identity, face: string, degradation: Degradation, bytes: Buffer): GeneratedPage {
+  return { id, lines: mrzLines(id), degradation, bytes, face };
 }
 
 interface Rgb {

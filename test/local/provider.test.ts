@@ -235,3 +235,31 @@ describe('local provider: liveness and health', () => {
     await expect(provider.health(ctx())).resolves.toMatchObject({ ok: true });
   });
 });
+
+describe('local provider: the document (MRZ)', () => {
+  const page = () => face('idenfy-documents/BasanavicieneBirute.jpg');
+  const lines = ['P<LTUBASANAVICIENE<<BIRUTE<<<<<<<<<<<<<<<<<<', '00000000<0LTU9003118F290102049003111045<<<86'];
+
+  it('reads the MRZ on the page with the match (one analysis of the page), and alone (no face analysed)', async () => {
+    const withMatch = await provider.check({ probe: await face('idenfy-documents/BasanavicieneBiruteFace.jpg'), reference: await page(), match: true, liveness: false, document: true }, ctx());
+    expect(withMatch.document).toMatchObject({ found: true, document: { lines, mrzValid: true } });
+    expect(withMatch.match).toBeDefined();
+    const alone = await provider.check({ reference: await page(), match: false, liveness: false, document: true }, ctx());
+    expect(alone.document).toEqual(withMatch.document);
+    expect({ match: alone.match, probe: alone.raw.probe, reference: alone.raw.reference }).toEqual({ match: undefined, probe: undefined, reference: undefined });
+    // the audit trail says whether an MRZ was read, never what it says
+    expect(alone.raw.mrz).toMatchObject({ found: true, valid: true });
+    expect(JSON.stringify([alone.raw, withMatch.raw])).not.toMatch(/BASANAVICIENE|LTU9003/);
+  });
+
+  it('reads the page, not the reference, when a chip face stands in for the printed photo', async () => {
+    const chipFace = await face('idenfy-documents/BasanavicieneBiruteFace.jpg');
+    const r = await provider.check({ probe: chipFace, reference: chipFace, page: await page(), match: true, liveness: false, document: true }, ctx());
+    expect(r.document).toMatchObject({ found: true, document: { lines } });
+  });
+
+  it('finds no MRZ on a photo of a face', async () => {
+    const r = await provider.check({ reference: await face('deepface/img1.jpg'), match: false, liveness: false, document: true }, ctx());
+    expect(r.document).toEqual({ found: false });
+  });
+});

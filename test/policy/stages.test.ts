@@ -14,7 +14,7 @@ import { ProviderRegistry } from '../../src/verification/registry';
 import { outcome, scriptedProvider } from '../support/scripted-provider';
 
 const CAPS: Record<ProviderName, Capability[]> = {
-  local: ['face-match', 'liveness', 'quality'],
+  local: ['face-match', 'liveness', 'quality', 'document'],
   facia: ['face-match', 'liveness'],
   rekognition: ['face-match', 'liveness-session'],
 };
@@ -52,6 +52,26 @@ describe('stage plan', () => {
     ]);
     const joint = plan(policy({ strategy: single('facia'), shadow: [{ provider: 'rekognition' }] }), verify, facts);
     expect(joint.legs[0].shadows).toEqual([{ step: expect.objectContaining({ provider: 'rekognition' }), answers: ['match'] }]);
+  });
+
+  it('routes the document to the local engine: in the local leg when local alone decides (shadows or not), else a leg of its own', () => {
+    const legsOf = (p: Record<string, unknown>, document = true) => plan(policy(p), { ...verify, document }, facts).legs.map((l) => [l.answers, l.steps.map((s) => s.provider), l.shadows.map((x) => [x.step.provider, x.answers])]);
+    expect(legsOf({ strategy: single('local'), require: { liveness: false } })).toEqual([[['match', 'document'], ['local'], []]]);
+    // the shadow is not asked about the document
+    expect(legsOf({ strategy: single('local'), shadow: [{ provider: 'facia' }] })).toEqual([[['match', 'liveness', 'document'], ['local'], [['facia', ['match', 'liveness']]]]]);
+    expect(legsOf({ strategy: single('facia') })).toEqual([
+      [['match', 'liveness'], ['facia'], []],
+      [['document'], ['local'], []],
+    ]);
+    // a document route the policy names is taken as it is: facia cannot read a document, and says so before it is used
+    const wrong = policy({ strategy: single('facia'), routes: { document: { strategy: single('facia') } }, document: { require: true } });
+    const facia = plan(wrong, { ...verify, document: true }, facts);
+    expect(facia.legs.find((l) => l.answers.includes('document'))?.steps).toEqual([]);
+    expect(facia.excluded).toContainEqual({ provider: 'facia', capability: 'document', why: 'lacks-capability', shadow: false });
+    expect(policyWarnings(wrong, facts).join('\n')).toContain("facia cannot read a document's MRZ: only local can (policy routes.document)");
+    // without applicant data or a chip, the document is checked only when the policy requires it
+    expect(legsOf({ strategy: single('local') }, false)).toEqual([[['match', 'liveness'], ['local'], []]]);
+    expect(legsOf({ strategy: single('local'), document: { require: true } }, false)).toEqual([[['match', 'liveness', 'document'], ['local'], []]]);
   });
 
   it('keeps a split sticky per referenceId', () => {

@@ -112,6 +112,9 @@ describeEachStore('privacy', (store) => {
         { input: { selfie: images[0], document: images[1] }, request: { variables: { input: { selfie: images[2] } } } },
         { req: { body: { variables: { selfie: images[0] } } }, provider: { hash_id: HASH_ID }, err: { request: { hash_id: HASH_ID } } },
         { client: { credentials: AWS }, aws: { secretAccessKey: AWS.secretAccessKey, sessionToken: AWS.secretAccessKey } },
+        // a document's personal data: the applicant's, the MRZ as read, a chip and its DG1
+        { input: { applicant: { surname: 'Basanavičienė', dateOfBirth: '1990-03-11' }, chip: { dg1: 'YV9fX1NFQ1JFVA==' } }, check: { document: { surname: 'BASANAVICIENE' } } },
+        { read: { found: true, document: { lines: ['P<LTUBASANAVICIENE<<BIRUTE<<<<<<<<<<<<<<<<<<'] } }, chip: { dg1Mrz: ['P<LTUBASANAVICIENE<<BIRUTE'] }, doc: { surname: 'BASANAVICIENE', givenNames: 'BIRUTE' } },
       ];
       const before = JSON.stringify(shapes);
       for (const shape of shapes) log0.error(shape, 'shape');
@@ -124,6 +127,7 @@ describeEachStore('privacy', (store) => {
       for (const b64 of images) for (const slice of slicesOf(b64)) expect(log).not.toContain(slice);
       for (const secret of [HASH_ID, AWS.secretAccessKey, onFacia.key, onRek.key, throttled.key, ADMIN_KEY, badKey]) expect(log).not.toContain(secret);
       expect(log).not.toMatch(/Signature=[0-9a-f]{16}/);
+      for (const personal of ['Basanavi', 'BASANAVICIENE', 'BIRUTE', '1990-03-11', 'YV9fX1NFQ1JFVA']) expect(log).not.toContain(personal);
     });
   });
   describe('retention and erasure', () => {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { BullQueue, MemoryQueue, type CheckJob, type CheckQueue } from '../../src/queue/check-queue';
 import { RedisStash } from '../../src/queue/image-stash';
 import { parseImageInput } from '../../src/images';
-import { faceBytes } from '../support/faces';
+import { faceBase64, faceBytes } from '../support/faces';
 import { createLogger } from '../../src/observability/logger';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -124,6 +124,27 @@ describe('images in flight on Redis (RedisStash)', () => {
       expect(await stash.size()).toBe(0);
     } finally {
       await Promise.all([stash.close(), other.close()]);
+    }
+  });
+
+  it("carries a check's document data (applicant, chip result) and its chip face, sealed like the images", async () => {
+    const stash = new RedisStash(REDIS_URL, key, prefix);
+    try {
+      const reference = await parseImageInput(faceBase64('idenfy-documents/BasanavicieneBirute.jpg'), 'document');
+      const chipFace = await parseImageInput(faceBase64('deepface/img2.jpg'), 'chip.dg2');
+      const document = {
+        applicant: { surname: 'Basanavičienė', dateOfBirth: '1990-03-11' },
+        chip: { verified: true, reasons: ['CHIP_VERIFIED' as const], dg1Mrz: ['P<LTUBASANAVICIENE<<BIRUTE<<<<<<<<<<<<<<<<<<', '00000000<0LTU9003118F290102049003111045<<<86'] },
+        chipFace,
+      };
+      const id = randomUUID();
+      await stash.put(id, { reference, document }, 60_000);
+      expect(await stash.get(id)).toEqual({ probe: undefined, reference, document });
+      const raw = (await (stash as unknown as { redis: { getBuffer(k: string): Promise<Buffer> } }).redis.getBuffer(prefix + id))!;
+      expect(raw.toString('latin1')).not.toMatch(/BASANAVICIENE|Basanavi/);
+      await stash.delete([id]);
+    } finally {
+      await stash.close();
     }
   });
 });

@@ -15,6 +15,7 @@ export type AttemptOutcome =
 
 /** A check a policy routes to providers */
 export type CapabilityCheck =
+  | 'document'
   | 'liveness'
   | 'match';
 
@@ -55,8 +56,16 @@ export type ProviderName =
 
 /** Why a check did not pass, or what a provider noticed */
 export type ReasonCode =
+  | 'AGE_BELOW_MINIMUM'
   | 'BAD_IMAGE'
   | 'BLURRY'
+  | 'CHIP_HASH_MISMATCH'
+  | 'CHIP_MRZ_MISMATCH'
+  | 'CHIP_SIGNATURE_INVALID'
+  | 'CHIP_UNTRUSTED_ISSUER'
+  | 'CHIP_VERIFIED'
+  | 'DOB_MISMATCH'
+  | 'DOCUMENT_EXPIRED'
   | 'EVIDENCE_MISSING'
   | 'EXTREME_POSE'
   | 'FACE_MISMATCH'
@@ -67,7 +76,10 @@ export type ReasonCode =
   | 'LIVENESS_FAILED'
   | 'LIVENESS_SESSION_EXPIRED'
   | 'MATCH_INCONCLUSIVE'
+  | 'MRZ_INVALID'
+  | 'MRZ_NOT_FOUND'
   | 'MULTIPLE_FACES'
+  | 'NAME_MISMATCH'
   | 'NO_FACE'
   | 'PROVIDER_DISAGREEMENT'
   | 'PROVIDER_ERROR'

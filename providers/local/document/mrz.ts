@@ -229,6 +229,16 @@ const FIELD_MAP: Partial<Record<string, MrzFieldName>> = {
   compositeCheckDigit: 'composite',
 };
 
+/**
+ * An MRZ given as text (a chip's DG1: exact, no OCR): parsed and checked as a read one is; the
+ * lines are kept as given (no autocorrect: a chip's MRZ is what it is). Not found when the library
+ * knows no such MRZ shape.
+ */
+export function mrzOfLines(lines: readonly string[], now: Date): MrzRead {
+  const parsed = safeParse([...lines]);
+  return parsed ? { found: true, document: toDocument(parsed, [...lines], now) } : { found: false };
+}
+
 function toDocument(p: ParseResult, lines: string[], now: Date): MrzDocument {
   const today = utcDate(now);
   const f = p.fields;

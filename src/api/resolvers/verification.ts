@@ -3,13 +3,14 @@ import 'reflect-metadata';
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { ImageInput } from '../../../providers/types';
 import { badInput } from '../../errors';
-import { parseImageInput } from '../../images';
+import { imageFromBytes, parseImageInput } from '../../images';
 import { Admission } from '../../limits/bulkhead';
 import { checkDate } from '../input-text';
 import { BadCursor, encodeCursor } from '../../store/repositories';
 import type { VerificationRequest } from '../../verification/orchestrator';
 import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
 import { tenantOf, type Context } from '../context';
+import { applicantDigest, applicantOf, chipOf } from '../document-input';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
@@ -39,11 +40,17 @@ export class VerificationResolver {
   @Authorized('tenant')
   @Mutation(() => VerificationResult, { description: 'Selfie (or a liveness session) + ID document: face match and liveness, decided by the tenant policy' })
   async verifyIdentity(@Arg('input') input: VerifyIdentityInput, @Ctx() ctx: Context): Promise<CheckRecord> {
+    // the document's inputs first: a bad one is refused before any image is decoded or anything stored
+    const applicant = applicantOf(input.applicant);
+    const { chip, chipFace, digest: chipDigest } = await chipOf(input.chip, ctx.services.trust, (bytes, field) => imageFromBytes(bytes, field, ctx.services.imageLimits));
+    const documentInput = applicant || chip ? { document: { ...(applicant ? { applicant } : {}), ...(chip ? { chip } : {}), ...(chipFace ? { chipFace } : {}) } } : {};
     return admitted(ctx, async (image) => {
       const [selfie, document] = await Promise.all([selfieOf(image, input), image(input.document, 'document')]);
-      return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId }, {
+      return run(ctx, 'VERIFY_IDENTITY', input, { probe: selfie, reference: document, livenessSessionId: input.livenessSessionId, ...documentInput }, {
         selfie: selfie?.sha256,
         document: document.sha256,
+        ...(chipDigest ? { chip: chipDigest } : {}),
+        ...(applicant ? { applicant: applicantDigest(applicant) } : {}),
       });
     });
   }
@@ -147,7 +154,7 @@ async function run(
   ctx: Context,
   kind: CheckKind,
   input: { referenceId?: string; idempotencyKey?: string; async?: boolean },
-  images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string | null },
+  images: { probe?: ImageInput; reference?: ImageInput; livenessSessionId?: string | null; document?: VerificationRequest['document'] },
   digests: VerificationRequest['digests'],
 ): Promise<CheckRecord> {
   for (const field of ['referenceId', 'idempotencyKey'] as const) {
