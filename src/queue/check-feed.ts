@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import Redis from 'ioredis';
 import type { CheckRecord } from '../verification/types';
 import { closeRedis } from '../redis';
+import { seal, unseal } from './image-stash';
 
 export type FeedListener = (check: CheckRecord) => void;
 
@@ -46,23 +47,30 @@ export class RedisFeed implements CheckFeed {
   private readonly local = new MemoryFeed();
   private readonly ready: Promise<unknown>;
 
+  /** `key`: the deployment's image key — a check may carry the document's personal data, so it crosses Redis sealed */
   constructor(
     url: string,
     private readonly channel: string,
+    private readonly key: Buffer,
   ) {
     this.pub = new Redis(url, { maxRetriesPerRequest: 2 });
     this.sub = new Redis(url);
     for (const c of [this.pub, this.sub]) c.on('error', () => undefined);
     this.ready = this.sub.subscribe(channel).catch(() => undefined);
-    this.sub.on('message', (_channel: string, message: string) => {
-      const check = JSON.parse(message) as CheckRecord;
+    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => {
+      let check: CheckRecord;
+      try {
+        check = JSON.parse(unseal(this.key, this.channel, message).toString('utf8')) as CheckRecord;
+      } catch {
+        return; // not sealed with this deployment's key: not ours to pass on
+      }
       for (const k of DATES) if (check[k]) (check as unknown as Record<string, Date>)[k] = new Date(check[k] as unknown as string);
       void this.local.publish(check);
     });
   }
 
   async publish(check: CheckRecord): Promise<void> {
-    await this.pub.publish(this.channel, JSON.stringify(check));
+    await this.pub.publish(this.channel, seal(this.key, this.channel, Buffer.from(JSON.stringify(check))));
   }
 
   subscribe(fn: FeedListener): () => void {

@@ -82,21 +82,13 @@ export class RedisStash implements ImageStash {
   }
 
   async put(checkId: string, images: CheckImages, ttlMs: number): Promise<void> {
-    const plain = frame(images);
-    const nonce = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
-    cipher.setAAD(Buffer.from(checkId));
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    await this.redis.set(this.prefix + checkId, Buffer.concat([nonce, cipher.getAuthTag(), body]), 'PX', Math.max(1000, Math.round(ttlMs)));
+    await this.redis.set(this.prefix + checkId, seal(this.key, checkId, frame(images)), 'PX', Math.max(1000, Math.round(ttlMs)));
   }
 
   async get(checkId: string): Promise<CheckImages | null> {
     const blob = await this.redis.getBuffer(this.prefix + checkId);
     if (!blob) return null;
-    const decipher = createDecipheriv('aes-256-gcm', this.key, blob.subarray(0, 12));
-    decipher.setAAD(Buffer.from(checkId));
-    decipher.setAuthTag(blob.subarray(12, 28));
-    return unframe(Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]));
+    return unframe(unseal(this.key, checkId, blob));
   }
 
   async delete(checkIds: readonly string[]): Promise<void> {
@@ -117,6 +109,23 @@ export class RedisStash implements ImageStash {
   async close(): Promise<void> {
     await closeRedis(this.redis);
   }
+}
+
+/** AES-256-GCM: [nonce 12][tag 16][ciphertext], bound to `context` (a check id, a channel) so a blob cannot stand in for another's. */
+export function seal(key: Buffer, context: string, plain: Buffer): Buffer {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(context));
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([nonce, cipher.getAuthTag(), body]);
+}
+
+/** The plain bytes of a `seal`ed blob; throws when the key, the context or any byte differs. */
+export function unseal(key: Buffer, context: string, blob: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
+  decipher.setAAD(Buffer.from(context));
+  decipher.setAuthTag(blob.subarray(12, 28));
+  return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
 }
 
 /** The images as one buffer, their bytes as they are (no base64): [header length u32][header JSON][probe][reference][chip face]. */

@@ -18,5 +18,5 @@ export function createQueue(config: Config, log: Logger): { queue: CheckQueue; i
 
 /** The live feed of ended checks: across processes through Redis when it is configured. */
 export function createFeed(config: Config): CheckFeed {
-  return config.REDIS_URL ? new RedisFeed(config.REDIS_URL, `${config.VERIGATE_REDIS_PREFIX}checks-ended`) : new MemoryFeed();
+  return config.REDIS_URL ? new RedisFeed(config.REDIS_URL, `${config.VERIGATE_REDIS_PREFIX}checks-ended`, imageKey(config.VERIGATE_IMAGE_KEY).key) : new MemoryFeed();
 }

@@ -6,6 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { BullQueue, MemoryQueue, type CheckJob, type CheckQueue } from '../../src/queue/check-queue';
 import { RedisStash } from '../../src/queue/image-stash';
+import { RedisFeed } from '../../src/queue/check-feed';
+import type { CheckRecord } from '../../src/verification/types';
+import Redis from 'ioredis';
 import { parseImageInput } from '../../src/images';
 import { faceBase64, faceBytes } from '../support/faces';
 import { createLogger } from '../../src/observability/logger';
@@ -145,6 +148,40 @@ describe('images in flight on Redis (RedisStash)', () => {
       await stash.delete([id]);
     } finally {
       await stash.close();
+    }
+  });
+});
+
+describe('the live feed on Redis (RedisFeed)', () => {
+  it("passes an ended check to every process, its document's personal data sealed on the way; a message it cannot open is dropped", async () => {
+    const key = Buffer.alloc(32, 7);
+    const channel = `test-${randomUUID()}:checks-ended`;
+    const sender = new RedisFeed(REDIS_URL, channel, key);
+    const receiver = new RedisFeed(REDIS_URL, channel, key);
+    const spy = new Redis(REDIS_URL);
+    const raw = new Redis(REDIS_URL);
+    try {
+      const seen: Buffer[] = [];
+      await spy.subscribe(channel);
+      spy.on('messageBuffer', (_c: Buffer, m: Buffer) => seen.push(m));
+      await Promise.all([sender.whenSubscribed(), receiver.whenSubscribed()]);
+      const got: CheckRecord[] = [];
+      const second = new Promise<void>((resolve) => receiver.subscribe((c) => got.push(c) === 2 && resolve()));
+
+      const check = { id: randomUUID(), tenantId: randomUUID(), status: 'ACCEPTED', createdAt: new Date(), completedAt: new Date(), document: { surname: 'BASANAVICIENE', dateOfBirth: '1990-03-11' } } as unknown as CheckRecord;
+      // first what is not sealed with the deployment's key (ignored), then two checks, from one connection: in order
+      await raw.publish(channel, JSON.stringify(check));
+      await sender.publish({ ...check, id: 'first' });
+      await sender.publish(check);
+      await second;
+      expect(got.map((c) => c.id)).toEqual(['first', check.id]);
+      expect(got[1]).toEqual(check); // dates as dates, the document as it was
+      expect(seen.length).toBeGreaterThanOrEqual(3);
+      for (const m of seen.slice(1)) expect(m.toString('latin1')).not.toMatch(/BASANAVICIENE|1990-03-11|ACCEPTED/);
+    } finally {
+      spy.disconnect();
+      raw.disconnect();
+      await Promise.all([sender.close(), receiver.close()]);
     }
   });
 });
