@@ -62,6 +62,8 @@ export interface FaceReport {
   measures: QualityMeasures;
   /** milliseconds per stage */
   timings: Partial<Record<StageName, number>>;
+  /** CPU milliseconds per stage (the process's, so only meaningful where nothing else runs): with `EngineOptions.cpuTimings` */
+  cpu?: Partial<Record<StageName, number>>;
 }
 
 /** The image's own fault: no face, several faces on a probe, undecodable bytes. */
@@ -78,6 +80,8 @@ export interface EngineOptions {
   /** ORT intra-op threads per session */
   threads: number;
   decode?: Partial<DecodeOptions>;
+  /** also measure each stage's CPU time (bench/cost.ts runs the engine alone on one thread for its stage split) */
+  cpuTimings?: boolean;
 }
 
 export interface Engine {
@@ -118,10 +122,16 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
 
   async function analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport> {
     const timings: FaceReport['timings'] = {};
+    const cpu: FaceReport['timings'] | undefined = opts.cpuTimings ? {} : undefined;
     const stage: Stage = async (name, run) => {
       const t0 = performance.now();
+      const c0 = cpu && process.cpuUsage();
       const result = await run();
       timings[name] = performance.now() - t0;
+      if (cpu && c0) {
+        const c = process.cpuUsage(c0);
+        cpu[name] = (c.user + c.system) / 1000;
+      }
       return result;
     };
 
@@ -189,6 +199,7 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
       quality: [...new Set([...findings(measures), ...refused])],
       measures,
       timings,
+      cpu,
     };
   }
 
