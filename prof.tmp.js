@@ -1,0 +1,22 @@
+const { Session } = require('node:inspector'); const fs = require('fs'); const { join } = require('path');
+const { createLocalProvider } = require('./dist/providers/local'); const { createApp } = require('./dist/src/app'); const { loadConfig } = require('./dist/src/config');
+const { createLogger } = require('./dist/src/observability/logger'); const { startServer } = require('./dist/src/server'); const { openDb } = require('./dist/src/store/db');
+const { multipartVerify, startClient } = require('./dist/bench/client');
+(async () => {
+  const F = '/work/shared/faces/'; const s = fs.readFileSync(F + 'silent-face/image_T1.jpg'), d = fs.readFileSync(F + 'idenfy-documents/BarackHusseinObama.jpg');
+  const db = await openDb({ dataDir: process.env.DATADIR || 'memory://' }); const local = createLocalProvider({});
+  const app = await createApp(loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', VERIGATE_BOOTSTRAP_ADMIN_KEY: 'vg_bench_admin_key_0123456789abcdef' }), { db, providers: [local], logger: createLogger('silent') });
+  const server = await startServer(app, '127.0.0.1', 0);
+  const t = await app.services.store.tenants.create('p' + Date.now()); const { secret } = await app.services.store.keys.create('tenant', t.id);
+  const client = await startClient(); const body = await multipartVerify('mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status } }', s, d);
+  const headers = { authorization: `Bearer ${secret}`, 'content-type': body.contentType }; const url = server.url + '/graphql';
+  const r = await (await fetch(url, { method: 'POST', headers, body: body.bytes })).json(); console.log(JSON.stringify(r));
+  await client.define({ name: 'x', url, headers, body: body.bytes, expect: { path: 'data.verifyIdentity.status', equals: r.data.verifyIdentity.status } });
+  await client.burst('x', 30, 4);
+  const ses = new Session(); ses.connect(); const post = (m, p) => new Promise((res, rej) => ses.post(m, p, (e, x) => e ? rej(e) : res(x)));
+  await post('Profiler.enable'); await post('Profiler.start'); const c0 = process.cpuUsage(); const t0 = performance.now();
+  const N = Number(process.env.N || 150); const b = await client.burst('x', N, 4); const c = process.cpuUsage(c0);
+  const { profile } = await post('Profiler.stop'); fs.writeFileSync('/tmp/gw.cpuprofile', JSON.stringify(profile));
+  console.log('per/s', (N / b.wallMs * 1000).toFixed(1), 'cpu ms/verif (process)', ((c.user + c.system) / 1000 / N).toFixed(1), 'load', require('os').loadavg()[0]);
+  client.close(); await server.close(); await app.close(); await db.close(); process.exit(0);
+})();
