@@ -78,8 +78,9 @@ async function main() {
   console.log(`cost per verification — ${hw.cpu} × ${hw.cores}, Node ${hw.node}, ${hw.platform}, load average ${loadBefore} (1 min) at the start`);
 
   // 1. stage split, in this thread
-  const stages = await stageSplit(inputs.small, Number(values.stages));
-  printStages(stages);
+  const stages = { small: await stageSplit(inputs.small, Number(values.stages)), phone: await stageSplit(inputs.phone, Number(values.stages)) };
+  printStages('small capture', stages.small);
+  printStages('phone photos', stages.phone);
 
   // 2. engine alone vs over HTTP
   const db = await openDb({ dataDir: 'memory://' });
@@ -184,7 +185,7 @@ async function main() {
   console.log(`report: ${path}`);
 }
 
-/** Wall and CPU per stage, medians over `runs` verifications of the small capture, the engine in this thread. */
+/** Wall and CPU per stage, medians over `runs` verifications of a workload, the engine in this thread. */
 async function stageSplit([probe, reference]: ImageInput[], runs: number) {
   const previous = sharp.concurrency();
   sharp.concurrency(1);
@@ -250,8 +251,8 @@ async function burst(count: number, concurrency: number, run: () => Promise<{ wa
   };
 }
 
-function printStages(s: Awaited<ReturnType<typeof stageSplit>>) {
-  console.log(`\nengine stage split (small capture, probe with liveness + reference; engine in one thread, ORT and libvips 1 thread; medians of ${s.runs})`);
+function printStages(workload: string, s: Awaited<ReturnType<typeof stageSplit>>) {
+  console.log(`\nengine stage split (${workload}, probe with liveness + reference; engine in one thread, ORT and libvips 1 thread; medians of ${s.runs})`);
   console.log('  stage          wall ms   CPU ms   (probe wall / reference wall)');
   for (const r of s.rows) console.log(`  ${r.stage.padEnd(12)} ${r.wallMs.toFixed(2).padStart(9)} ${r.cpuMs.toFixed(2).padStart(8)}   (${r.probeMs.toFixed(2)} / ${r.referenceMs.toFixed(2)})`);
   const staged = s.rows.reduce((a, r) => a + r.cpuMs, 0);
