@@ -2,7 +2,8 @@
  * The face engine for one image, as named ordered stages:
  *   decode → detect → [search] → choose → landmarks → align → embed → [turn], with liveness and
  *   quality beside them (the bracketed stages run only for the images that need them).
- * Coarse to fine: the working image is shrunk to `maxSide`, which keeps every common photo cheap;
+ * Coarse to fine: the working image is shrunk within `maxSide` (a JPEG by libjpeg's DCT scaling
+ * alone, to between half of it and it: raster.ts), which keeps every common photo cheap;
  * when that leaves the face fewer pixels than the embedder reads, or finds no face at all (an ID
  * card on a scanned page, a document photographed from afar), `search` decodes again at twice the
  * resolution and, if no face is known yet, looks for it tile by tile (detector.ts). Only such
@@ -89,7 +90,7 @@ export interface Engine {
   analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport>;
 }
 
-const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280 };
+const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280, dctShrink: true };
 /** the search's resolution, in working resolutions (2: a 12 Mpx photo is searched at 2560×1920) */
 const FINE_FACTOR = 2;
 /** on a probe, a second face at least this fraction of the largest's area makes the capture ambiguous */
