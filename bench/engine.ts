@@ -16,6 +16,7 @@ import { auc, eer, presentationErrors, readLiveness, readPairs, scoreLiveness, s
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
 import { DEFAULT_THRESHOLDS } from '../src/verification/decide';
+import { faceApi } from './peer';
 
 const FACES = sharedFacesDir();
 /** a 480×640 selfie (stored 640×480 with EXIF orientation 6) and a 537×376 passport page: the typical verification */
@@ -100,51 +101,13 @@ async function accuracy() {
   }
 }
 
-/** The peer: face-api (SSD MobileNet v1 + 68 landmarks + ResNet-34 descriptor) on tfjs-wasm, main thread. */
-async function faceApi(requests: number) {
-  try {
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js');
-    const sharp = require('sharp');
-    await faceapi.tf.setBackend('wasm');
-    await faceapi.tf.ready();
-    const models = join(PROJECT_ROOT, 'node_modules/@vladmandic/face-api/model');
-    await faceapi.nets.ssdMobilenetv1.loadFromDisk(models);
-    await faceapi.nets.faceLandmark68Net.loadFromDisk(models);
-    await faceapi.nets.faceRecognitionNet.loadFromDisk(models);
-    const describe = async (bytes: Buffer) => {
-      const { data, info } = await sharp(bytes).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      const tensor = faceapi.tf.tensor3d(new Int32Array(data), [info.height, info.width, 3], 'int32');
-      try {
-        const face = await faceapi.detectSingleFace(tensor, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.5 })).withFaceLandmarks().withFaceDescriptor();
-        if (!face) throw new Error('face-api found no face');
-        return face.descriptor as Float32Array;
-      } finally {
-        tensor.dispose();
-      }
-    };
-    const [p, r] = [(await input(PROBE)).bytes, (await input(REFERENCE)).bytes];
-    const once = async () => {
-      const t0 = performance.now();
-      faceapi.euclideanDistance(await describe(p), await describe(r));
-      return performance.now() - t0;
-    };
-    for (let i = 0; i < 3; i++) await once();
-    const times: number[] = [];
-    for (let i = 0; i < requests; i++) times.push(await once());
-    return { ok: true as const, backend: faceapi.tf.getBackend(), p50Ms: ms(percentile(times, 0.5)), p95Ms: ms(percentile(times, 0.95)), note: 'match only: face-api has no liveness model' };
-  } catch (e) {
-    return { ok: false as const, error: `face-api could not run here: ${(e as Error).message}` };
-  }
-}
-
 async function main() {
   const { values } = parseArgs({ options: { requests: { type: 'string', default: '200' }, 'peer-requests': { type: 'string', default: '20' } } });
   const requests = Number(values.requests);
   const loadBefore = Number(loadavg()[0].toFixed(2));
   const speed = await latency(requests);
   const acc = await accuracy();
-  const peer = await faceApi(Number(values['peer-requests']));
+  const peer = await faceApi((await input(PROBE)).bytes, (await input(REFERENCE)).bytes, Number(values['peer-requests']));
   const c1 = speed[0];
   const report = {
     date: new Date().toISOString(),

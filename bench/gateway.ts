@@ -42,13 +42,12 @@ import { join } from 'node:path';
 import { createLocalProvider } from '../providers/local';
 import { parseImageInput } from '../src/images';
 import { PROJECT_ROOT } from '../src/paths';
-import { fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Provider } from '../providers/types';
 import type { Store } from '../src/store/repositories';
 import type { Orchestrator } from '../src/verification/orchestrator';
-import type { ClientMessage, ClientReply, ClientRequest } from './http-client';
+import { multipartVerify, startClient } from './client';
 
 const FACES = join(process.env.VERIGATE_SHARED_DIR ?? join(PROJECT_ROOT, '..', 'shared'), 'faces');
 
@@ -116,7 +115,7 @@ async function main() {
   const accepted = { path: 'data.verifyIdentity.status', equals: 'ACCEPTED' };
   await client.define({ name: 'verify', url: `${server.url}/graphql`, headers, body: verifyBody, expect: accepted });
   // the same request with the images as binary file parts (GraphQL multipart request spec)
-  const multipart = await multipartVerify(selfie, document);
+  const multipart = await multipartVerify('mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status faceMatch { fmr } liveness { live } } }', selfie, document);
   await client.define({
     name: 'verify-multipart',
     url: `${server.url}/graphql`,
@@ -315,46 +314,7 @@ async function startFloorServer(): Promise<{ url: string; close(): void }> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, close: () => server.close() };
 }
 
-/** A verifyIdentity request with the images as file parts, encoded by the platform's FormData. */
-async function multipartVerify(selfie: Buffer, document: Buffer): Promise<{ bytes: Uint8Array; contentType: string }> {
-  const form = new FormData();
-  const query = 'mutation($i: VerifyIdentityInput!) { verifyIdentity(input: $i) { id status faceMatch { fmr } liveness { live } } }';
-  form.set('operations', JSON.stringify({ query, variables: { i: { selfie: null, document: null } } }));
-  form.set('map', JSON.stringify({ s: ['variables.i.selfie'], d: ['variables.i.document'] }));
-  form.set('s', new Blob([selfie], { type: 'image/jpeg' }), 'selfie.jpg');
-  form.set('d', new Blob([document], { type: 'image/jpeg' }), 'document.jpg');
-  const encoded = new Response(form);
-  return { bytes: new Uint8Array(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type')! };
-}
-
 const kb = (bytes: number) => `${Math.round(bytes / 1024)} KB`;
-
-/** The HTTP client in its own process; one request at a time. */
-async function startClient() {
-  const child = fork(join(__dirname, 'http-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
-  const ask = (m: ClientMessage) =>
-    new Promise<ClientReply>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`benchmark client exited (${code})`));
-      child.once('exit', onExit);
-      child.once('message', (r: ClientReply) => {
-        child.off('exit', onExit);
-        resolve(r);
-      });
-      child.send(m);
-    });
-  return {
-    async define(request: ClientRequest): Promise<void> {
-      await ask({ type: 'define', request });
-    },
-    async time(name: string): Promise<number> {
-      const r = await ask({ type: 'time', name });
-      if (r.type === 'failed') throw new Error(r.message);
-      if (r.type !== 'timed') throw new Error(`unexpected client reply ${r.type}`);
-      return r.ms;
-    },
-    close: () => child.disconnect(),
-  };
-}
 
 main().catch((e) => {
   console.error(e);

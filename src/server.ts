@@ -9,7 +9,7 @@ import { HeaderMap } from '@apollo/server';
 import { isConsolePath, serveConsole } from './admin-console';
 import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
-import { graphqlBodyFromMultipart, isMultipart } from './api/multipart';
+import { graphqlBodyFromMultipart, isMultipart, type Uploads } from './api/multipart';
 import { attachSubscriptions } from './api/subscriptions';
 import type { App } from './app';
 import type { Config } from './config';
@@ -161,10 +161,11 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
   const headers = new HeaderMap();
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
   let body: unknown = undefined;
+  let uploads: Uploads | undefined;
   const contentType = headers.get('content-type') ?? '';
   if (req.method === 'POST' && isMultipart(contentType)) {
     try {
-      body = await graphqlBodyFromMultipart(raw, contentType, app.services.imageLimits.maxBytes);
+      ({ body, uploads } = await graphqlBodyFromMultipart(raw, contentType, app.services.imageLimits.maxBytes));
     } catch (e) {
       if (e instanceof VerigateError) return sendError(res, e.code === 'IMAGE_TOO_LARGE' ? 413 : 400, e);
       throw e;
@@ -195,6 +196,7 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     throw e;
   }
   const context = built.value;
+  context.uploads = uploads;
 
   const search = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?')) : '';
   const response = await app.apollo.executeHTTPGraphQLRequest({

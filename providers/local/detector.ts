@@ -77,12 +77,28 @@ export function tiles(img: { width: number; height: number }, w: number, h: numb
 
 type DetectOnce = (img: Rgb, region: Rect) => Promise<Box[]>;
 
+/**
+ * The detector's input tensors (~0.9 MB each), kept for the next pass instead of collected: one
+ * per pass in flight (a worker runs two analyses at once, each awaiting its model run).
+ */
+function tensorPool() {
+  const free: Float32Array[] = [];
+  return async <T>(use: (into: Float32Array | undefined) => Promise<{ tensor: Float32Array; result: T }>): Promise<T> => {
+    const { tensor, result } = await use(free.pop());
+    if (free.length < 2) free.push(tensor);
+    return result;
+  };
+}
+
 /** UltraFace RFB-320: outputs softmaxed `scores [1,N,2]` and decoded corner boxes in 0..1 `[1,N,4]`. */
 function ultraFace(spec: Extract<DetectorSpec, { kind: 'ultraface' }>, model: Model): DetectOnce {
   const { input, output } = spec;
+  const pooled = tensorPool();
   return async (img, c) => {
-    const tensor = sampleTensor(img, rectView(c.x, c.y, c.w, c.h, input.width, input.height), input);
-    const out = await model.run(input.name, tensor, [1, 3, input.height, input.width]);
+    const out = await pooled(async (into) => {
+      const tensor = sampleTensor(img, rectView(c.x, c.y, c.w, c.h, input.width, input.height), input, true, into);
+      return { tensor, result: await model.run(input.name, tensor, [1, 3, input.height, input.width]) };
+    });
     const scores = out[output.scores];
     const boxes = out[output.boxes];
     const found: Box[] = [];
@@ -107,11 +123,14 @@ function ultraFace(spec: Extract<DetectorSpec, { kind: 'ultraface' }>, model: Mo
  */
 function yuNet(spec: Extract<DetectorSpec, { kind: 'yunet' }>, model: Model): DetectOnce {
   const { input, output } = spec;
+  const pooled = tensorPool();
   return async (img, c) => {
     const k = Math.max(c.w / input.width, c.h / input.height);
     const view = { a: k, b: 0, c: 0, d: k, tx: c.x, ty: c.y };
-    const tensor = sampleTensor(img, view, input);
-    const out = await model.run(input.name, tensor, [1, 3, input.height, input.width]);
+    const out = await pooled(async (into) => {
+      const tensor = sampleTensor(img, view, input, true, into);
+      return { tensor, result: await model.run(input.name, tensor, [1, 3, input.height, input.width]) };
+    });
     const found: Box[] = [];
     for (const s of output.strides) {
       const cols = input.width / s;

@@ -2,7 +2,8 @@
  * The face engine for one image, as named ordered stages:
  *   decode → detect → [search] → choose → landmarks → align → embed → [turn], with liveness and
  *   quality beside them (the bracketed stages run only for the images that need them).
- * Coarse to fine: the working image is shrunk to `maxSide`, which keeps every common photo cheap;
+ * Coarse to fine: the working image is shrunk within `maxSide` (a JPEG by libjpeg's DCT scaling
+ * alone, to between half of it and it: raster.ts), which keeps every common photo cheap;
  * when that leaves the face fewer pixels than the embedder reads, or finds no face at all (an ID
  * card on a scanned page, a document photographed from afar), `search` decodes again at twice the
  * resolution and, if no face is known yet, looks for it tile by tile (detector.ts). Only such
@@ -79,6 +80,8 @@ export interface FaceReport {
   mrz?: MrzRead;
   /** milliseconds per stage */
   timings: Partial<Record<StageName, number>>;
+  /** CPU milliseconds per stage (the process's, so only meaningful where nothing else runs): with `EngineOptions.cpuTimings` */
+  cpu?: Partial<Record<StageName, number>>;
 }
 
 /** The image's own fault: no face, several faces on a probe, undecodable bytes. */
@@ -95,6 +98,8 @@ export interface EngineOptions {
   /** ORT intra-op threads per session */
   threads: number;
   decode?: Partial<DecodeOptions>;
+  /** also measure each stage's CPU time (bench/cost.ts runs the engine alone on one thread for its stage split) */
+  cpuTimings?: boolean;
 }
 
 export interface Engine {
@@ -104,7 +109,7 @@ export interface Engine {
   readDocument(bytes: Uint8Array, req: DocumentRequest): Promise<DocumentReport>;
 }
 
-const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280 };
+const DECODE_DEFAULTS: DecodeOptions = { maxInputPixels: 40_000_000, maxSide: 1280, dctShrink: true };
 /** a page read for its MRZ alone is decoded this large (as providers/local/document's own reader) */
 const DOCUMENT_SIDE = 2400;
 /** the search's resolution, in working resolutions (2: a 12 Mpx photo is searched at 2560×1920) */
@@ -145,15 +150,22 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
 
   async function analyse(bytes: Uint8Array, req: AnalyseRequest): Promise<FaceReport> {
     const timings: FaceReport['timings'] = {};
+    const cpu: FaceReport['timings'] | undefined = opts.cpuTimings ? {} : undefined;
     const stage: Stage = async (name, run) => {
       const t0 = performance.now();
+      const c0 = cpu && process.cpuUsage();
       const result = await run();
       timings[name] = performance.now() - t0;
+      if (cpu && c0) {
+        const c = process.cpuUsage(c0);
+        cpu[name] = (c.user + c.system) / 1000;
+      }
       return result;
     };
 
     const decodeAt = (maxSide: number) =>
-      decode(bytes, { ...decodeOpts, maxSide }, req.header).catch((e: unknown) => {
+      // a page whose MRZ is read from this decode keeps the resolution the OCR was measured at
+      decode(bytes, { ...decodeOpts, maxSide, dctShrink: decodeOpts.dctShrink && !req.mrz }, req.header).catch((e: unknown) => {
         throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
       });
     let img = await stage('decode', () => decodeAt(decodeOpts.maxSide));
@@ -219,12 +231,13 @@ export async function createEngine(pack: ModelPack, opts: EngineOptions): Promis
       measures,
       ...(mrz ? { mrz } : {}),
       timings,
+      cpu,
     };
   }
 
   async function readDocument(bytes: Uint8Array, req: DocumentRequest): Promise<DocumentReport> {
     const t0 = performance.now();
-    const img = await decode(bytes, { ...decodeOpts, maxSide: Math.max(decodeOpts.maxSide, DOCUMENT_SIDE) }, req.header).catch((e: unknown) => {
+    const img = await decode(bytes, { ...decodeOpts, maxSide: Math.max(decodeOpts.maxSide, DOCUMENT_SIDE), dctShrink: false }, req.header).catch((e: unknown) => {
       throw e instanceof BadImageError ? new FaceError('BAD_IMAGE', e.message) : e;
     });
     const t1 = performance.now();

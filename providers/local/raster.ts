@@ -35,6 +35,8 @@ export interface DecodeOptions {
   maxInputPixels: number;
   /** shrink so the long side is at most this (faces stay well above the detector's minimum) */
   maxSide: number;
+  /** a JPEG over maxSide: shrink by libjpeg's DCT scaling alone (`jpegShrink`), landing between maxSide/2 and maxSide */
+  dctShrink?: boolean;
 }
 
 export class BadImageError extends Error {}
@@ -62,7 +64,11 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, header?: St
     // read top to bottom once: the shrink needs no random access, and a large PNG then costs
     // about half the CPU (12000×3333 16-bit RGBA: 1.0 → 0.65 s) with the same pixels out
     let pipeline = sharp(bytes, { ...limits, sequentialRead: true });
-    if (Math.max(width, height) > opts.maxSide) {
+    const shrink = opts.dctShrink ? jpegShrink(bytes, Math.max(width, height), opts.maxSide) : 1;
+    if (shrink > 1) {
+      // exactly libjpeg's scaled size: the DCT does all the shrinking, no resampling pass after it
+      pipeline = pipeline.resize({ width: Math.ceil(width / shrink), height: Math.ceil(height / shrink), fit: 'fill' });
+    } else if (Math.max(width, height) > opts.maxSide) {
       pipeline = pipeline.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true });
     }
     const { data, info } = await pipeline
@@ -80,6 +86,20 @@ export async function decode(bytes: Uint8Array, opts: DecodeOptions, header?: St
     // libvips repeats its error lines once per attempt: the first says it, the rest stay in `cause`
     throw new BadImageError(`image cannot be decoded: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
+}
+
+/**
+ * For a JPEG over `maxSide`: the smallest of libjpeg's DCT scalings (1/2, 1/4, 1/8) that brings
+ * its long side within `maxSide` (shrink-on-load: the IDCT runs at the reduced size, and no
+ * resampling pass follows), else 1 (a PNG, or a JPEG too large for 1/8: shrunk by resampling).
+ * The working image is then between half of `maxSide` and `maxSide` on its long side, instead of
+ * exactly `maxSide`. Measured on a 3061×4600 progressive JPEG (AMD EPYC, one libvips thread):
+ * 106 ms to 851×1280 by shrink-on-load 1/2 and a Lanczos reduce, 93 ms to 766×1150 by 1/4 alone.
+ */
+function jpegShrink(bytes: Uint8Array, long: number, maxSide: number): number {
+  if (long <= maxSide || bytes[0] !== 0xff || bytes[1] !== 0xd8) return 1;
+  for (const f of [2, 4, 8]) if (Math.ceil(long / f) <= maxSide) return f;
+  return 1;
 }
 
 /** The upright view of a stored raster with EXIF orientation 1–8 (anything else: as stored). */
@@ -139,14 +159,15 @@ export function rectView(x: number, y: number, w: number, h: number, outW: numbe
  * faces do not alias away and big photos cost no more than small ones.
  * (Hot path: plain loops over locals, no allocation per pixel.)
  */
-export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialias = true): Float32Array {
+export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialias = true, into?: Float32Array): Float32Array {
   const { width: W, height: H, colour } = spec;
   // compared once here: manifest strings are not interned, so `colour === 'GREY'` in the loop
   // was a string comparison per pixel
   const grey = colour === 'GREY';
   const swap = colour === 'BGR';
   const plane = W * H;
-  const out = new Float32Array(plane * (grey ? 1 : 3));
+  const size = plane * (grey ? 1 : 3);
+  const out = into && into.length === size ? into : new Float32Array(size);
   const onStored = compose(img.toStored, view);
   const { src, v, taps } = antialias ? mipFor(img.stored, onStored) : { src: img.stored, v: onStored, taps: 1 };
   const norm = 1 / (taps * taps * spec.std);
@@ -159,6 +180,10 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
   // detector canvas is three quarters border) and sample only the footprint
   out.fill(-offset);
   const fp = footprint(v, iw, ih, W, H);
+  if ((vb === 0 && c === 0) || (a === 0 && d === 0)) {
+    separable(src, v, offsets, fp, W, plane, grey, swap, norm, offset, out);
+    return out;
+  }
   for (let y = fp.y0; y < fp.y1; y++) {
     for (let x = fp.x0; x < fp.x1; x++) {
       let r = 0;
@@ -210,6 +235,100 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
     }
   }
   return out;
+}
+
+/**
+ * `sampleTensor` for a view that maps output columns and rows each onto one source axis (a crop,
+ * a stretch, a padded canvas; with EXIF orientations 5–8 a transposed one): each output column's
+ * taps × 2 bilinear weights, and each row's, are worked out once and merged per source line, then
+ * every pixel is a small weighted sum over that grid. The same weights as the general loop
+ * (products of the per-axis bilinear weights, black outside), ~3× faster on the detector's canvas.
+ */
+function separable(
+  src: Raster,
+  v: Affine,
+  offsets: Float64Array,
+  fp: { x0: number; x1: number; y0: number; y1: number },
+  W: number,
+  plane: number,
+  grey: boolean,
+  swap: boolean,
+  norm: number,
+  offset: number,
+  out: Float32Array,
+): void {
+  const { data, width: iw, height: ih } = src;
+  const transposed = v.a === 0 && v.d === 0;
+  // output x reads along the source's x (aligned) or y (transposed); output y the other axis
+  const xs = axisWeights(fp.x0, fp.x1, offsets, transposed ? v.c : v.a, transposed ? v.ty : v.tx, transposed ? ih : iw, transposed ? 3 * iw : 3);
+  const ys = axisWeights(fp.y0, fp.y1, offsets, transposed ? v.b : v.d, transposed ? v.tx : v.ty, transposed ? iw : ih, transposed ? 3 : 3 * iw);
+  for (let y = fp.y0; y < fp.y1; y++) {
+    const yi = y - fp.y0;
+    const ys0 = ys.start[yi];
+    const ys1 = ys.start[yi + 1];
+    for (let x = fp.x0; x < fp.x1; x++) {
+      const xi = x - fp.x0;
+      const xs0 = xs.start[xi];
+      const xs1 = xs.start[xi + 1];
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      for (let j = ys0; j < ys1; j++) {
+        const wy = ys.weight[j];
+        const row = ys.offset[j];
+        for (let i = xs0; i < xs1; i++) {
+          const w = wy * xs.weight[i];
+          const p = row + xs.offset[i];
+          r += w * data[p];
+          g += w * data[p + 1];
+          b += w * data[p + 2];
+        }
+      }
+      const o = y * W + x;
+      if (grey) {
+        out[o] = (0.299 * r + 0.587 * g + 0.114 * b) * norm - offset;
+      } else {
+        out[o] = (swap ? b : r) * norm - offset;
+        out[o + plane] = g * norm - offset;
+        out[o + 2 * plane] = (swap ? r : b) * norm - offset;
+      }
+    }
+  }
+}
+
+/**
+ * For outputs o0..o1−1 along one axis: the source lines (as byte offsets, `stride` apart) their
+ * taps read and the summed bilinear weight of each, lines outside 0..n−1 left out (black).
+ * Entries of output o are start[o − o0] … start[o − o0 + 1] − 1.
+ */
+function axisWeights(o0: number, o1: number, offsets: Float64Array, scale: number, shift: number, n: number, stride: number) {
+  const taps = offsets.length;
+  const count = Math.max(0, o1 - o0);
+  const start = new Int32Array(count + 1);
+  const offset = new Int32Array(count * taps * 2);
+  const weight = new Float64Array(count * taps * 2);
+  let k = 0;
+  for (let o = 0; o < count; o++) {
+    start[o] = k;
+    const first = k;
+    for (let t = 0; t < taps; t++) {
+      const s = scale * (o0 + o + offsets[t]) + shift;
+      if (s <= -1 || s >= n) continue; // the whole tap is off the image
+      const l = Math.floor(s);
+      const f = s - l;
+      for (let e = 0; e < 2; e++) {
+        const line = l + e;
+        const w = e ? f : 1 - f;
+        if (line < 0 || line >= n || w === 0) continue;
+        let m = first;
+        while (m < k && offset[m] !== line * stride) m++;
+        if (m < k) weight[m] += w;
+        else [offset[k], weight[k], k] = [line * stride, w, k + 1];
+      }
+    }
+  }
+  start[count] = k;
+  return { start, offset, weight };
 }
 
 /** (i + 0.5) / taps − 0.5 for each tap i */

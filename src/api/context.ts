@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger';
 import type { ApiKey } from '../store/repositories';
 import type { Scope } from '../verification/types';
 import { createLoaders, type Loaders } from './loaders';
+import type { Uploads } from './multipart';
 import type { Services } from './services';
 
 export interface Principal {
@@ -26,6 +27,8 @@ export interface Context {
   loaders: Loaders;
   services: Services;
   log: Logger;
+  /** a multipart request's files, by the token its variables hold in their place (api/multipart) */
+  uploads?: Uploads;
 }
 
 export function apiKeyFrom(headers: IncomingHttpHeaders): string | undefined {

@@ -42,11 +42,30 @@ export function readPngHeader(buf: Buffer): DeclaredHeader | null {
   return { width, height, animated, frames };
 }
 
+/**
+ * Everything a JPEG's marker segments say that the edge needs, read before its scan data:
+ * dimensions and components (SOFn) and the EXIF orientation (IFD0 tag 0x0112 of the first Exif APP1).
+ * `complete`: the walk reached the first scan (SOS) through well-formed segments, after a frame
+ * header with 1, 3 or 4 components of 8-bit samples — what libvips' own header read would report
+ * from the same bytes, so that read can be skipped; otherwise the caller asks libvips.
+ */
+export interface JpegHeader extends DeclaredHeader {
+  readonly components?: number;
+  readonly precision?: number;
+  /** 1–8 from EXIF, 1 when there is none */
+  readonly orientation: number;
+  readonly complete: boolean;
+}
+
 /** Dimensions from the first SOFn frame header. null when not found before the scan data. */
-export function readJpegHeader(buf: Buffer): DeclaredHeader | null {
+export function readJpegHeader(buf: Buffer): JpegHeader | null {
   let off = 2; // after SOI
+  let sof: { width: number; height: number; components: number; precision: number } | undefined;
+  let orientation: number | undefined;
+  const found = (complete: boolean): JpegHeader | null =>
+    sof ? { ...sof, orientation: orientation ?? 1, complete: complete && sof.precision === 8 && [1, 3, 4].includes(sof.components) && sof.width > 0 && sof.height > 0 } : null;
   while (off + 4 <= buf.length) {
-    if (buf[off] !== 0xff) return null;
+    if (buf[off] !== 0xff) return found(false);
     let marker = buf[off + 1]!;
     // fill bytes: any number of 0xFF before the marker code
     while (marker === 0xff && off + 2 < buf.length) {
@@ -57,18 +76,44 @@ export function readJpegHeader(buf: Buffer): DeclaredHeader | null {
       off += 2; // standalone markers
       continue;
     }
-    if (marker === 0xd9 || marker === 0xda) return null; // EOI / SOS before any SOF
-    if (off + 4 > buf.length) return null;
+    if (marker === 0xd9) return found(false); // EOI before any scan
+    if (off + 4 > buf.length) return found(false);
     const len = buf.readUInt16BE(off + 2);
-    if (len < 2) return null;
+    if (len < 2 || off + 2 + len > buf.length) return found(false);
+    if (marker === 0xda) return found(len >= 8); // SOS: the scan data follows
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
-    if (isSof) {
-      if (off + 9 > buf.length) return null;
-      return { height: buf.readUInt16BE(off + 5), width: buf.readUInt16BE(off + 7) };
+    if (isSof && !sof) {
+      if (len < 8) return null;
+      sof = { precision: buf[off + 4]!, height: buf.readUInt16BE(off + 5), width: buf.readUInt16BE(off + 7), components: buf[off + 9]! };
+    } else if (marker === 0xe1 && orientation === undefined && len >= 16 && buf.toString('latin1', off + 4, off + 10) === 'Exif\0\0') {
+      orientation = exifOrientation(buf, off + 10, off + 2 + len);
     }
     off += 2 + len;
   }
-  return null;
+  return found(false);
+}
+
+/** IFD0's orientation tag in the TIFF structure at buf[start, end); 1 when absent or unreadable. */
+function exifOrientation(buf: Buffer, start: number, end: number): number {
+  if (end - start < 8) return 1;
+  const order = buf.toString('latin1', start, start + 2);
+  if (order !== 'II' && order !== 'MM') return 1;
+  const le = order === 'II';
+  const u16 = (at: number) => (le ? buf.readUInt16LE(at) : buf.readUInt16BE(at));
+  const u32 = (at: number) => (le ? buf.readUInt32LE(at) : buf.readUInt32BE(at));
+  if (u16(start + 2) !== 42) return 1;
+  const ifd = start + u32(start + 4);
+  if (ifd + 2 > end || ifd < start) return 1;
+  const count = u16(ifd);
+  for (let i = 0; i < count; i++) {
+    const entry = ifd + 2 + 12 * i;
+    if (entry + 12 > end) return 1;
+    if (u16(entry) !== 0x0112) continue;
+    // SHORT, count 1: the value sits in the first two bytes of the value field
+    const value = u16(entry + 2) === 3 ? u16(entry + 8) : 1;
+    return value >= 1 && value <= 8 ? value : 1;
+  }
+  return 1;
 }
 
 /**

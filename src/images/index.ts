@@ -6,8 +6,9 @@
  *      the string length alone → IMAGE_TOO_LARGE without decoding;
  *   2. strict base64 decode → BAD_USER_INPUT on junk;
  *   3. magic bytes → JPEG or PNG only, anything else UNSUPPORTED_IMAGE_FORMAT naming what it is;
- *   4. our own header read (JPEG SOFn / PNG IHDR + acTL), then sharp's metadata() with
- *      limitInputPixels: declared dimensions over the limits → IMAGE_TOO_LARGE, animated → UNSUPPORTED.
+ *   4. our own header read (JPEG SOFn + EXIF orientation / PNG IHDR + acTL), then — for a PNG, or a
+ *      JPEG whose segments we could not read whole — sharp's metadata() with limitInputPixels:
+ *      declared dimensions over the limits → IMAGE_TOO_LARGE, animated → UNSUPPORTED.
  *      Neither reads pixel data, so a decompression bomb (tiny file declaring 30000×30000) costs
  *      microseconds and no pixel memory;
  *   5. a JPEG must end (EOI after its scan data), then one decode proves the pixel data is intact
@@ -122,7 +123,8 @@ export async function imageFromBytes(
   const NAME = format.toUpperCase();
 
   // First line: our own header read, before libvips sees anything.
-  const declared = format === 'png' ? readPngHeader(received) : readJpegHeader(received);
+  const jpegHeader = format === 'jpeg' ? readJpegHeader(received) : null;
+  const declared = format === 'png' ? readPngHeader(received) : jpegHeader;
   if (declared) {
     checkDimensions(declared.width, declared.height, field, limits, NAME);
     if (declared.animated) {
@@ -131,13 +133,19 @@ export async function imageFromBytes(
     }
   }
 
-  // Second line: libvips' header parse with the pixel limit. Reads no pixel data.
+  // Second line: libvips' header parse with the pixel limit. Reads no pixel data. Not needed for a
+  // JPEG whose marker segments we read whole up to its scan (headers.ts): they say all it would.
   const options: SharpOptions = { limitInputPixels: Math.floor(limits.maxPixels), failOn: 'error' };
-  let meta: Metadata;
-  try {
-    meta = await sharp(received, options).metadata();
-  } catch (e) {
-    throw fromSharp(e, field, limits, NAME);
+  const jpeg = jpegHeader?.complete ? jpegHeader : undefined;
+  let meta: Pick<Metadata, 'format' | 'width' | 'height' | 'orientation' | 'channels' | 'depth' | 'pages'>;
+  if (jpeg) {
+    meta = { format: 'jpeg', width: jpeg.width, height: jpeg.height, orientation: jpeg.orientation, channels: jpeg.components as 1 | 3 | 4, depth: 'uchar', pages: 1 };
+  } else {
+    try {
+      meta = await sharp(received, options).metadata();
+    } catch (e) {
+      throw fromSharp(e, field, limits, NAME);
+    }
   }
   if (meta.format !== format) throw fail('BAD_IMAGE', field, `starts like ${NAME} but could not be read as one`);
   if ((meta.pages ?? 1) > 1) {

@@ -5,9 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, parse, protocol } from '@electric-sql/pglite';
 import { Client, Pool, type PoolConfig } from 'pg';
 import { DataDirLocked, lockDataDir } from './lock';
+
+type BackendMessage = Parameters<typeof parse.parseResults>[0][number];
+const { parseResults, parseDescribeStatementResults } = parse;
+const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
 
 export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -26,9 +30,21 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
+/** Distinct statement texts PGliteDb keeps prepared; others run unnamed (SQL built per call stays bounded). */
+const MAX_PREPARED = 64;
+
 class PGliteDb implements Db {
   readonly kind = 'pglite' as const;
   queries = 0;
+  /**
+   * Statements run as named prepared statements, by SQL text: PGlite's `query` parses, analyses
+   * and plans every statement again, on the event loop (PostgreSQL's executor runs in this thread);
+   * a named one is parsed once and its plan reused. Measured on the PENDING-row statement: 1.5 →
+   * 0.5 ms of CPU. A text is prepared on its second use, at most MAX_PREPARED of them.
+   */
+  private readonly prepared = new Map<string, { name: string; types: number[] }>();
+  private readonly seen = new Set<string>();
+
   constructor(
     private readonly pg: PGlite,
     private readonly unlock: () => void,
@@ -36,7 +52,13 @@ class PGliteDb implements Db {
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     this.queries++;
-    return (await this.pg.query<T>(sql, params)).rows;
+    if (!this.preparable(sql)) return (await this.pg.query<T>(sql, params)).rows;
+    // as PGlite's own query: after any transaction, then alone, then the files synced (on disk)
+    return this.pg._runExclusiveTransaction(async () => {
+      const rows = await this.pg._runExclusiveQuery(() => this.runPrepared<T>(sql, params));
+      await this.pg.syncToFs();
+      return rows;
+    });
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -44,10 +66,46 @@ class PGliteDb implements Db {
       fn({
         query: async <R>(sql: string, params: unknown[] = []) => {
           this.queries++;
-          return (await tx.query<R>(sql, params)).rows;
+          if (!this.preparable(sql)) return (await tx.query<R>(sql, params)).rows;
+          // inside the transaction's turn; COMMIT syncs the files
+          return this.pg._runExclusiveQuery(() => this.runPrepared<R>(sql, params));
         },
       }),
     );
+  }
+
+  /** Whether `sql` runs prepared: seen before, and room for it (or already prepared). */
+  private preparable(sql: string): boolean {
+    if (this.prepared.has(sql)) return true;
+    if (this.prepared.size >= MAX_PREPARED) return false;
+    if (this.seen.has(sql)) return true;
+    this.seen.add(sql);
+    return false;
+  }
+
+  /** Bind, describe, execute and sync the named statement for `sql` (parsed first if new). Call with PGlite's query lock held. */
+  private async runPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const { serialize } = protocol;
+    const messages: BackendMessage[] = [];
+    try {
+      let statement = this.prepared.get(sql);
+      if (!statement) {
+        const name = `vg_${this.prepared.size + 1}`;
+        const described = await this.pg.execProtocolStream(concat([serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: 'S', name })]), { syncToFs: false });
+        statement = { name, types: parseDescribeStatementResults(described) };
+        this.prepared.set(sql, statement);
+      }
+      const types = statement.types;
+      const values = params.map((v, i) => {
+        if (v === null || v === undefined) return null;
+        const serializer = this.pg.serializers[types[i]];
+        return serializer ? serializer(v) : String(v);
+      });
+      messages.push(...(await this.pg.execProtocolStream(concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({})]), { syncToFs: false })));
+    } finally {
+      messages.push(...(await this.pg.execProtocolStream(serialize.sync(), { syncToFs: false })));
+    }
+    return (parseResults(messages, this.pg.parsers)[0]?.rows ?? []) as T[];
   }
 
   async listen(channel: string, fn: (payload: string) => void): Promise<() => Promise<void>> {

@@ -260,13 +260,23 @@ export function outbox(done: string, at: string, type = `CASE WHEN d.status = 'E
           'finalStatus', CASE d.review_decision WHEN 'ACCEPT' THEN 'ACCEPTED' ELSE 'REJECTED' END) END)),
       ${at}, ${at}
     FROM ${done} d JOIN webhook_endpoints e ON e.tenant_id = d.tenant_id AND e.deleted_at IS NULL AND (${type}) = ANY(e.events)
+    RETURNING 1
   )`;
 }
 
+/**
+ * A column for the statement that holds `outbox(…)`: NOTIFYs WEBHOOK_DUE_CHANNEL (once, at commit)
+ * when the outbox wrote a delivery. The webhook deliverers listen there, not to every completion:
+ * a check whose tenant has no endpoint costs them no statement.
+ */
+export const WEBHOOKS_DUE = `(SELECT count(pg_notify('verigate_webhook_due', '')) FROM (SELECT 1 FROM outbox LIMIT 1) o) AS webhooks_due`;
+/** NOTIFY channel on which deliveries written to the webhook outbox are announced (WEBHOOKS_DUE). */
+export const WEBHOOK_DUE_CHANNEL = 'verigate_webhook_due';
+
 /** The `check.reviewed` event of a check just reviewed, written in the review's transaction (src/store/review.ts). */
 export async function outboxReviewed(tx: Queryable, checkId: string, at: Date): Promise<void> {
-  // the NOTIFY (sent at commit) wakes the webhook deliverers as a completion does
-  await tx.query(`WITH d AS (SELECT * FROM checks WHERE id = $1), ${outbox('d', '$2', "'check.reviewed'")} SELECT pg_notify('${CHECK_DONE_CHANNEL}', $1::text)`, [checkId, at]);
+  // the NOTIFYs (sent at commit) wake what waits on the check, and the webhook deliverers if a delivery was written
+  await tx.query(`WITH d AS (SELECT * FROM checks WHERE id = $1), ${outbox('d', '$2', "'check.reviewed'")} SELECT pg_notify('${CHECK_DONE_CHANNEL}', $1::text), ${WEBHOOKS_DUE}`, [checkId, at]);
 }
 
 /** NOTIFY channel on which a completed check's id is announced (idempotent repeats wait on it). */
@@ -397,7 +407,7 @@ export class CheckRepo {
          UPDATE liveness_sessions SET check_id = NULL, used_at = NULL FROM done
          WHERE liveness_sessions.check_id = done.id AND done.status = 'ERROR'
        ), ${outbox('done', '$8')}
-       SELECT done.*, pg_notify('${CHECK_DONE_CHANNEL}', done.id::text) AS notified FROM done`,
+       SELECT done.*, pg_notify('${CHECK_DONE_CHANNEL}', done.id::text) AS notified, ${WEBHOOKS_DUE} FROM done`,
       [
         check.id,
         check.tenantId,
@@ -551,7 +561,7 @@ export class CheckRepo {
          ), ended AS (
            SELECT * FROM checks WHERE id IN (SELECT id FROM swept)
          ), ${outbox('(SELECT c.id, c.tenant_id, c.reference_id, c.kind, \'ERROR\'::text AS status, ARRAY[s.reason] AS reasons, c.provider, c.face_match, c.liveness, c.created_at, $1::timestamptz AS completed_at, c.review_decision, c.reviewed_at FROM ended c JOIN swept s ON s.id = c.id)', '$1')}
-         SELECT id, reason, pg_notify('${CHECK_DONE_CHANNEL}', id::text) AS notified FROM swept`,
+         SELECT id, reason, pg_notify('${CHECK_DONE_CHANNEL}', id::text) AS notified, ${WEBHOOKS_DUE} FROM swept`,
         [now, graceMs, aliveSince, DEFAULT_DEADLINE_MS],
       );
       return rows.map((r) => ({ id: r.id, reason: r.reason }));

@@ -2,7 +2,8 @@
  * Webhook delivery: the outbox (written with each check's result) sent to the tenants' endpoints,
  * at least once.
  *
- *   - Woken by every check's completion (the same NOTIFY idempotent repeats wait on) and every
+ *   - Woken when a statement writes a delivery to the outbox (its NOTIFY on WEBHOOK_DUE_CHANNEL,
+ *     sent only then: a completion for a tenant without endpoints wakes nothing) and every
  *     `pollMs` (retries, and leases of a process that died); each due delivery is leased to one
  *     process (SKIP LOCKED), so replicas share the work without sending an event twice at once.
  *   - Signed as Stripe signs: `Verigate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret,
@@ -20,7 +21,7 @@ import { BlockList, isIP } from 'node:net';
 import { Agent, request } from 'undici';
 import type { Logger } from '../observability/logger';
 import type { Db } from '../store/db';
-import { CHECK_DONE_CHANNEL } from '../store/repositories';
+import { WEBHOOK_DUE_CHANNEL } from '../store/repositories';
 import type { DueDelivery, WebhookRepo } from '../store/webhooks';
 
 export interface DelivererOptions {
@@ -126,7 +127,7 @@ export class WebhookDeliverer {
   }
 
   async start(): Promise<void> {
-    this.stopListening = await this.db.listen(CHECK_DONE_CHANNEL, () => this.wake());
+    this.stopListening = await this.db.listen(WEBHOOK_DUE_CHANNEL, () => this.wake());
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
     this.wake();

@@ -92,6 +92,19 @@ describe('multipart uploads', () => {
     expect(res.json.data.verifyIdentity.status).toBe('ACCEPTED');
   });
 
+  it('a file part reaches validation as its bytes: the token in its place means nothing in any other request', async () => {
+    // the variables hold `upload:<random per request>:<part>` where a file goes; a JSON request
+    // that sends such a string (or a multipart one that names a part it did not send) has a
+    // string that is not base64, refused as any other
+    for (const token of ['upload:00000000-0000-0000-0000-000000000000:s', 'upload:s']) {
+      const viaJson = await h.gql(VerifyIdentityDocument, { input: { selfie: token, document: faceBase64(DOCUMENT) } }, key);
+      expect(viaJson.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'selfie' });
+      const ops = { query: QUERY, variables: { input: { selfie: token, document: null } } };
+      const viaFiles = await post(body([text('operations', ops), text('map', { d: ['variables.input.document'] }), { name: 'd', file: faceBytes(DOCUMENT) }]), `multipart/form-data; boundary=${BOUNDARY}`);
+      expect(viaFiles.json.errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'selfie' });
+    }
+  });
+
   it('a file that is not an image is refused like a base64 one, naming its field', async () => {
     const pdf = Buffer.from('%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n');
     const res = await post(

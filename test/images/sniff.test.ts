@@ -47,14 +47,23 @@ describe('header readers', () => {
     expect(readPngHeader(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBeNull();
   });
 
-  it('readJpegHeader reads SOF (after APPn/DQT segments) and stops at SOS', async () => {
+  it('readJpegHeader reads SOF (after APPn/DQT segments) and the EXIF orientation, and stops at SOS', async () => {
     const jpeg = await noisyJpeg(123, 45);
-    expect(readJpegHeader(jpeg)).toEqual({ width: 123, height: 45 });
-    expect(readJpegHeader(patchJpegDimensions(jpeg, 20000, 1))).toEqual({ width: 20000, height: 1 });
+    const plain = { width: 123, height: 45, components: 3, precision: 8, orientation: 1, complete: true };
+    expect(readJpegHeader(jpeg)).toEqual(plain);
+    expect(readJpegHeader(patchJpegDimensions(jpeg, 20000, 1))).toMatchObject({ width: 20000, height: 1 });
     expect(readJpegHeader(Buffer.from([0xff, 0xd8, 0xff]))).toBeNull();
     // an EXIF thumbnail's SOF is inside APP1 and must not be mistaken for the main one
-    const withExif = await sharp(jpeg).withMetadata({ orientation: 6 }).jpeg().toBuffer();
-    expect(readJpegHeader(withExif)).toEqual({ width: 123, height: 45 });
+    for (const orientation of [3, 6, 8]) {
+      const withExif = await sharp(jpeg).withMetadata({ orientation }).jpeg().toBuffer();
+      expect(readJpegHeader(withExif)).toEqual({ ...plain, orientation });
+      expect((await sharp(withExif).metadata()).orientation).toBe(orientation);
+    }
+    const grey = await sharp(jpeg).toColourspace('b-w').jpeg().toBuffer();
+    expect((await sharp(grey).metadata()).channels).toBe(1);
+    expect(readJpegHeader(grey)).toMatchObject({ components: 1, complete: true });
+    // headers cut before the scan: the size is known, the walk is not complete (libvips is asked)
+    expect(readJpegHeader(jpegHeadersOnly(jpeg).subarray(0, jpegHeadersOnly(jpeg).length - 4))).toMatchObject({ width: 123, height: 45, complete: false });
   });
 
   it('jpegHasEndAfterScan: complete JPEG yes, missing EOI or headers only no, trailing data fine', async () => {

@@ -26,7 +26,13 @@ async function admitted<T>(ctx: Context, fn: (image: ImageParser) => Promise<T>)
   const admission = new Admission(ctx.services.heavyLane, tenantOf(ctx));
   const { imageLimits, config } = ctx.services;
   try {
-    return await fn((value, field) => parseImageInput(value, field, imageLimits, config.VERIGATE_EDGE_DECODE, admission.admit));
+    return await fn((value, field) => {
+      // a multipart file part: its bytes as sent, not a base64 string (api/multipart)
+      const upload = ctx.uploads?.get(value);
+      return upload
+        ? imageFromBytes(upload, field, imageLimits, config.VERIGATE_EDGE_DECODE, admission.admit)
+        : parseImageInput(value, field, imageLimits, config.VERIGATE_EDGE_DECODE, admission.admit);
+    });
   } finally {
     await admission.release();
   }
