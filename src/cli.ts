@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { printVerigateSchema } from './api/schema';
 import { createApp, type App } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createLogger } from './observability/logger';
+import { createLogger, type Logger } from './observability/logger';
 import { purgeExpired } from './privacy';
 import { listen, type ListeningServer } from './server';
 import { openDb, StoreOpenError } from './store/db';
@@ -119,21 +119,7 @@ async function serve(): Promise<number | undefined> {
       void server.close().finally(() => process.exit(1));
     },
   );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'draining in-flight requests, then stopping');
-    server.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignal(log, 'draining in-flight requests, then stopping', () => server.close());
   return undefined;
 }
 
@@ -157,14 +143,20 @@ async function worker(): Promise<number | undefined> {
     return e instanceof ConfigError ? 78 : 1;
   }
   log.info({ processId: app.processId, store: app.services.store.db.kind, queue: config.VERIGATE_QUEUE }, 'verigate worker is running queued checks');
+  stopOnSignal(log, 'finishing the running checks, then stopping', () => app.close());
+  return undefined;
+}
+
+/** On the first SIGTERM or SIGINT: say what happens, run `close`, exit 0 (1 when it fails). */
+function stopOnSignal(log: Logger, what: string, close: () => Promise<unknown>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'finishing the running checks, then stopping');
-    app.close().then(
+    log.info({ signal }, what);
+    close().then(
       () => process.exit(0),
-      (err) => {
+      (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
@@ -172,7 +164,6 @@ async function worker(): Promise<number | undefined> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  return undefined;
 }
 
 /** The start-up failures a user causes and can fix, in words that say how; undefined: unexpected (logged with its stack). */
