@@ -4,7 +4,7 @@
  * the three specimen passports; ms per page (wall and CPU: the machine is shared); passive
  * authentication on synthetic chips and their tampered twins. Writes bench/reports/document.json.
  *
- *   npm run build && node dist/bench/document.js [pages per degradation = 24] [chips = 12] [decode side] [--seeds FIRST] [--failures]
+ *   npm run build && node dist/bench/document.js [pages per degradation = 24] [chips = 12] [decode side] [--seeds FIRST] [--failures] [--degradations blur,glare]
  *
  * `--seeds FIRST`: the pages are seeds FIRST.. (default 3000: the held-out range, never tuned on;
  * tuning used 1000–1039 and 2000–2039, the older evaluation 1–40). `--failures`: print each page
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   };
   const firstSeed = Number(flag('--seeds') ?? HELD_OUT_FIRST_SEED);
   const showFailures = flag('--failures') !== undefined;
+  const only = flag('--degradations')?.split(',');
   const perDegradation = Number(args[0] ?? 24);
   const chipCount = Number(args[1] ?? 12);
   const side = args[2] ? Number(args[2]) : undefined;
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   const allCpu: number[] = [];
   let exactAll = 0;
   let pagesAll = 0;
-  for (const degradation of DEGRADATIONS) {
+  for (const degradation of DEGRADATIONS.filter((d) => !only || only.includes(d))) {
     const wall: number[] = [];
     const cpu: number[] = [];
     const byFormat: Record<string, { pages: number; exact: number }> = {};

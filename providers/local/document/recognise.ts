@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openModel, type Model } from '../runtime';
-import { sampleTensor, type Affine, type Rgb } from '../raster';
+import { composeProjective, projectiveFromPoints, sampleGreyProjective, type Projective, type Rgb } from '../raster';
 import { MRZ_ALPHABET } from './icao';
 import type { MrzLine } from './locate';
 
@@ -89,41 +89,66 @@ export interface ReadLine {
 }
 
 /**
- * The strip view of `line` (coordinates in `img`'s upright pixels): output (x, y) → image point.
- * The first character's centre lands at x = MARGIN_CHARS × PITCH_OUT + PITCH_OUT / 2 − ½.
+ * The MRZ's plane: (cell, row) → image point, cell 0..length−1 along a line, row 0..n−1 down the
+ * stack, from the centres of the first and last characters of the first and last lines. Under
+ * perspective the pitch shrinks along a line (by over 10% end to end at ±7% corner jitter, which
+ * puts the middle characters most of a cell off a uniform pitch); the plane's projective map keeps
+ * every cell on its character. Undefined for a single line or a degenerate quad.
  */
-function stripView(line: MrzLine, length: number, pitchOut = PITCH_OUT): { view: Affine; width: number } {
-  const span = Math.hypot(line.x1 - line.x0, line.y1 - line.y0);
-  const ux = (line.x1 - line.x0) / span;
-  const uy = (line.y1 - line.y0) / span;
-  const pitch = span / (length - 1);
-  const sh = pitch / pitchOut; // image pixels per output pixel, along the line
-  const sv = (line.height * STRIP_OVER_CHAR) / HEIGHT; // across it
-  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * pitchOut) / FRAME) * FRAME;
-  // output pixel x covers [x, x + 1): its centre x + ½ maps to the image point (pixel centres at integers)
-  const firstCentreOut = MARGIN_CHARS * pitchOut + pitchOut / 2;
-  const ox = line.x0 - firstCentreOut * sh * ux + (HEIGHT / 2) * sv * uy;
-  const oy = line.y0 - firstCentreOut * sh * uy - (HEIGHT / 2) * sv * ux;
-  const a = sh * ux;
-  const b = -sv * uy;
-  const c = sh * uy;
-  const d = sv * ux;
-  return { view: { a, b, c, d, tx: ox + 0.5 * a + 0.5 * b, ty: oy + 0.5 * c + 0.5 * d }, width };
+export function planeOf(lines: readonly MrzLine[], length: number): Projective | undefined {
+  const n = lines.length;
+  if (n < 2) return undefined;
+  const first = lines[0]!;
+  const last = lines[n - 1]!;
+  return projectiveFromPoints(
+    [
+      [0, 0],
+      [length - 1, 0],
+      [length - 1, n - 1],
+      [0, n - 1],
+    ],
+    [
+      [first.x0, first.y0],
+      [first.x1, first.y1],
+      [last.x1, last.y1],
+      [last.x0, last.y0],
+    ],
+  );
 }
 
-const SPEC = { name: 'x', height: HEIGHT, layout: 'NCHW', colour: 'BGR', mean: 127.5, std: 127.5 } as const;
+/**
+ * Strip pixel (x, y) → image point, for line `row` of a stack (coordinates in `img`'s upright
+ * pixels). The first character's centre lands at x = MARGIN_CHARS × pitchOut + pitchOut / 2 − ½;
+ * the strip is STRIP_OVER_CHAR character heights high. `turn`: the line read upside down.
+ */
+function stripMap(plane: Projective, lines: readonly MrzLine[], row: number, length: number, pitchOut: number, turn: boolean): { map: Projective; width: number } {
+  const n = lines.length;
+  const first = lines[0]!;
+  const last = lines[n - 1]!;
+  // character height in rows: the lines' height over their spacing
+  const spacing = Math.hypot((last.x0 + last.x1 - first.x0 - first.x1) / 2, (last.y0 + last.y1 - first.y0 - first.y1) / 2) / (n - 1);
+  const height = lines.reduce((s, l) => s + l.height, 0) / n;
+  const rowsPerPx = (height / spacing) * (STRIP_OVER_CHAR / HEIGHT);
+  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * pitchOut) / FRAME) * FRAME;
+  const firstCentreOut = MARGIN_CHARS * pitchOut + pitchOut / 2;
+  // output pixel x covers [x, x + 1): its centre x + ½ is cell (x + ½ − firstCentreOut) / pitchOut
+  const s = turn ? -1 : 1;
+  const cell0 = (0.5 - firstCentreOut) / pitchOut;
+  const row0 = (0.5 - HEIGHT / 2) * rowsPerPx;
+  const toPlane: Projective = [s / pitchOut, 0, turn ? length - 1 - cell0 : cell0, 0, s * rowsPerPx, row + s * row0, 0, 0, 1];
+  return { map: composeProjective(plane, toPlane), width };
+}
 
 /** Reads `lines` of one MRZ (one batch through the model); `turn`: read them upside down. */
 export async function readLines(m: LineModel, img: Rgb, lines: readonly MrzLine[], length: number, opts: { turn?: boolean; pitchOut?: number } = {}): Promise<ReadLine[]> {
   const pitchOut = opts.pitchOut ?? PITCH_OUT;
-  const strips = lines.map((l) => stripView(opts.turn ? { ...l, x0: l.x1, y0: l.y1, x1: l.x0, y1: l.y0 } : l, length, pitchOut));
+  const plane = planeOf(lines, length);
+  if (!plane) return lines.map(() => ({ text: '<'.repeat(length), chars: [], raw: '' }));
+  const strips = lines.map((_, i) => stripMap(plane, lines, i, length, pitchOut, opts.turn ?? false));
   const width = strips[0]!.width;
-  const plane = 3 * HEIGHT * width;
-  const batch = new Float32Array(plane * strips.length);
-  strips.forEach((s, i) => {
-    const t = sampleTensor(img, s.view, { ...SPEC, width });
-    batch.set(stretched(t, HEIGHT * width), i * plane);
-  });
+  const plane3 = 3 * HEIGHT * width;
+  const batch = new Float32Array(plane3 * strips.length);
+  strips.forEach((s, i) => batch.set(stretched(sampleGreyProjective(img, s.map, width, HEIGHT)), i * plane3));
   const out = await m.model.run('x', batch, [strips.length, 3, HEIGHT, width]);
   const probs = Object.values(out)[0]!;
   const frames = width / FRAME;
@@ -290,14 +315,13 @@ function lineFit(positions: readonly number[], cells: readonly number[]): { a: n
  * exactly: 38 of 60 stretched against 34 as sampled; smoothed, 107 of 120 (seeds 2000–2023)
  * against 99, the clean pages 20 of 24 against 15.
  */
-function stretched(t: Float32Array, plane: number): Float32Array {
-  const grey = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) grey[i] = 0.114 * t[i]! + 0.587 * t[i + plane]! + 0.299 * t[i + 2 * plane]!;
+function stretched(grey: Float32Array): Float32Array {
+  const plane = grey.length;
   smooth(grey, plane / HEIGHT, HEIGHT);
   const sorted = Float32Array.from(grey).sort();
   const lo = sorted[Math.floor(plane * 0.02)]!;
   const hi = sorted[Math.floor(plane * 0.9)]!;
-  const scale = hi - lo > 0.05 ? 2 / (hi - lo) : 1;
+  const scale = hi - lo > 6 ? 2 / (hi - lo) : 1 / 127.5;
   const out = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) {
     const v = Math.max(-1, Math.min(1, (grey[i]! - lo) * scale - 1));
