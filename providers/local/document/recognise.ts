@@ -25,6 +25,8 @@ const PITCH_OUT = 24;
 /** cost (in squared cells) of leaving a read character out of the line, and a read '<' */
 const SKIP = 1.5;
 const SKIP_FILLER = 0.25;
+/** a run whose MRZ-alphabet mass is under this is not a character of the line */
+const NOISE = 0.1;
 /** the model's horizontal downsampling: one CTC frame per 8 input pixels */
 const FRAME = 8;
 const STRIP_OVER_CHAR = 1.5;
@@ -207,6 +209,11 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
   }
   close();
   const raw = chars.map((c) => c.char).join('');
+  // not MRZ characters: a run whose mass lies almost all outside the MRZ alphabet (a speck, the
+  // page's edge read as some other script), or one beyond the line's first or last cell (the
+  // strip's margin)
+  const kept = chars.filter((c) => c.p >= NOISE && c.position > -0.7 && c.position < length - 0.3);
+  chars.splice(0, chars.length, ...kept);
   const cells: Array<ReadChar | undefined> = new Array(length).fill(undefined);
   if (chars.length === length) {
     // as many characters as cells: the order is surer than the positions (perspective stretches
