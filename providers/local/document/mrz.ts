@@ -67,7 +67,9 @@ export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Pr
   const gw = Math.max(1, Math.round(img.width * scale));
   const gh = Math.max(1, Math.round(img.height * scale));
   const grey = sampleTensor(img, { a: img.width / gw, b: 0, c: 0, d: img.height / gh, tx: (0.5 * img.width) / gw - 0.5, ty: (0.5 * img.height) / gh - 0.5 }, { name: 'grey', width: gw, height: gh, layout: 'NCHW', colour: 'GREY', mean: 0, std: 1 });
-  const candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
+  let candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
+  // none: perhaps a highlight washed the ink out; look again with a threshold glare does not move
+  if (candidates.length === 0) candidates = locateMrz({ data: grey, width: gw, height: gh }, { glare: true }).slice(0, MAX_CANDIDATES);
   let best: Reading | undefined;
   // a reading whose check digits hold but with too many uncertain characters to trust them
   let unsure: Reading | undefined;
