@@ -7,7 +7,7 @@
  * convenience around it for a caller holding bytes.
  */
 import { parse, type Details, type ParseResult } from 'mrz';
-import { decode, sampleTensor, type Rgb } from '../raster';
+import { decode, greyShrunk, type Rgb } from '../raster';
 import { birthDate, expiryDate, compareDates, isoDate, MRZ_SHAPES, utcDate, type MrzFormat } from './icao';
 import { locateMrz, type MrzCandidate } from './locate';
 import { loadLineModel, readLines, type LineModel, type ReadLine } from './recognise';
@@ -66,7 +66,7 @@ export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Pr
   const scale = Math.min(1, LOCATE_SIDE / Math.max(img.width, img.height));
   const gw = Math.max(1, Math.round(img.width * scale));
   const gh = Math.max(1, Math.round(img.height * scale));
-  const grey = sampleTensor(img, { a: img.width / gw, b: 0, c: 0, d: img.height / gh, tx: (0.5 * img.width) / gw - 0.5, ty: (0.5 * img.height) / gh - 0.5 }, { name: 'grey', width: gw, height: gh, layout: 'NCHW', colour: 'GREY', mean: 0, std: 1 });
+  const grey = greyShrunk(img, gw, gh);
   let candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
   // none: perhaps a highlight washed the ink out; look again with a threshold glare does not move
   if (candidates.length === 0) candidates = locateMrz({ data: grey, width: gw, height: gh }, { glare: true }).slice(0, MAX_CANDIDATES);

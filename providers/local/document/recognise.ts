@@ -325,9 +325,16 @@ function lineFit(positions: readonly number[], cells: readonly number[]): { a: n
 function stretched(grey: Float32Array): Float32Array {
   const plane = grey.length;
   smooth(grey, plane / HEIGHT, HEIGHT);
-  const sorted = Float32Array.from(grey).sort();
-  const lo = sorted[Math.floor(plane * 0.02)]!;
-  const hi = sorted[Math.floor(plane * 0.9)]!;
+  // the 2% and 90% points from a histogram of whole levels (a sort of the strip cost more than the rest)
+  const histogram = new Uint32Array(256);
+  for (let i = 0; i < plane; i++) histogram[Math.max(0, Math.min(255, Math.round(grey[i]!)))]!++;
+  const level = (share: number) => {
+    let seen = 0;
+    for (let v = 0; v < 256; v++) if ((seen += histogram[v]!) > plane * share) return v;
+    return 255;
+  };
+  const lo = level(0.02);
+  const hi = level(0.9);
   const scale = hi - lo > 6 ? 2 / (hi - lo) : 1 / 127.5;
   const out = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) {
