@@ -79,7 +79,13 @@ export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Pr
     for (const pitchOut of PITCHES) {
       for (const turn of [false, true]) {
         const read = await readLines(model, img, lines.lines, length, { turn, pitchOut });
-        const attempt = parseRead(turn ? [...read].reverse() : read);
+        let attempt = parseRead(turn ? [...read].reverse() : read);
+        if (!attempt.parsed.valid && read.some((l) => l.weak)) {
+          // the check digits fail: read the empty cells from their faint characters
+          const weak = read.map((l) => l.weak ?? l);
+          const second = parseRead(turn ? weak.reverse() : weak);
+          if (second.parsed.valid) attempt = second;
+        }
         if (!best || attempt.score > best.score) best = attempt;
         if (attempt.parsed.valid) return { found: true, document: toDocument(attempt.parsed, attempt.lines, opts.now) };
         if (attempt.unsure) {
