@@ -80,3 +80,13 @@ test('a reading whose check digits hold but with two uncertain guarded character
   expect(r.unsure?.valid).toBe(true);
   expect(r.lines).toEqual(truth);
 });
+
+test('a filler read for K (20: 0 mod 10) at the start of the number passes every check digit, and is still not valid', () => {
+  const truth = td3('KZVQ3XWCT');
+  const read = misread(truth, 0, '<');
+  expect(parse(read).valid).toBe(true); // the check digits cannot see it
+  const r = parseRead(reading(read));
+  expect(r.parsed.valid).toBe(false);
+  expect(r.unsure).toBeUndefined();
+  expect(parseRead(reading(truth)).parsed.valid).toBe(true);
+});

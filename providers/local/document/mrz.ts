@@ -130,11 +130,25 @@ export function parseRead(read: ReadLine[]): Reading {
   const first = safeParse(lines);
   if (!first) return { parsed: emptyParse(lines), lines, score: 0 };
   const corrected = applyAutocorrect(lines, first);
+  // check digits hold, but the document number is not left-aligned: a filler read for a letter
+  // whose value is 0 mod 10 (A, K, U), which no check digit sees
+  if (first.valid && !leftAligned(corrected, first)) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.8 };
   if (first.valid && sure(read, first)) return { parsed: first, lines: corrected, score: 1 };
   const fixed = first.valid ? undefined : flipLookAlikes(read, corrected, first);
   if (fixed) return fixed;
   if (first.valid) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.9, unsure: first };
   return { parsed: first, lines: corrected, score: first.details.filter((d) => d.valid).length / first.details.length };
+}
+
+/**
+ * A document number is written from its first character, fillers only after it (Doc 9303 Part 4–6;
+ * a longer number fills all nine and goes on in the optional data): a filler followed by anything
+ * else within the field is a misread. It matters because '<' counts 0 and A, K, U count 10, 20, 30:
+ * a filler read for one of them changes no check digit.
+ */
+export function leftAligned(lines: readonly string[], p: ParseResult): boolean {
+  const d = p.details.find((x) => x.field === 'documentNumber');
+  return !d || !/<[^<]/.test(lines[d.line]!.slice(d.start, d.end));
 }
 
 /** fields the check digits guard: a wrong reading there must not pass as valid */
@@ -223,7 +237,7 @@ function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): Read
       for (const i of combo) trial[doubtful[i]!.line]![doubtful[i]!.column] = doubtful[i]!.alternative;
       const text = trial.map((l) => l.join(''));
       const parsed = safeParse(text);
-      if (!parsed?.valid) continue;
+      if (!parsed?.valid || !leftAligned(text, parsed)) continue;
       passing++;
       found = { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
     }

@@ -25,8 +25,10 @@ const PITCH_OUT = 24;
 /** cost (in squared cells) of leaving a read character out of the line, and a read '<' */
 const SKIP = 1.5;
 const SKIP_FILLER = 0.25;
-/** a run whose MRZ-alphabet mass is under this is not a character of the line */
+/** a run whose MRZ-alphabet mass is under this (mostly another script: a speck, or a character
+ * the model read as a look-alike outside the alphabet) costs little to leave out */
 const NOISE = 0.1;
+const SKIP_NOISE = 0.05;
 /** the model's horizontal downsampling: one CTC frame per 8 input pixels */
 const FRAME = 8;
 const STRIP_OVER_CHAR = 1.5;
@@ -216,10 +218,8 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
   }
   close();
   const raw = chars.map((c) => c.char).join('');
-  // not MRZ characters: a run whose mass lies almost all outside the MRZ alphabet (a speck, the
-  // page's edge read as some other script), or one beyond the line's first or last cell (the
-  // strip's margin)
-  const kept = chars.filter((c) => c.p >= NOISE && c.position > -0.7 && c.position < length - 0.3);
+  // not characters of the line: runs beyond its first or last cell (the strip's margin)
+  const kept = chars.filter((c) => c.position > -0.7 && c.position < length - 0.3);
   chars.splice(0, chars.length, ...kept);
   const cells: Array<ReadChar | undefined> = new Array(length).fill(undefined);
   if (chars.length === length) {
@@ -232,7 +232,7 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
     // straight-line fit of position against the first pass's cells (the stretch)
     let positions = chars.map((c) => c.position);
     // leaving out a '<' costs little: a cell no character is put in reads '<' anyway
-    const skips = chars.map((c) => (c.char === '<' ? SKIP_FILLER : SKIP));
+    const skips = chars.map((c) => (c.p < NOISE ? SKIP_NOISE : c.char === '<' ? SKIP_FILLER : SKIP));
     let placement = placeInOrder(positions, length, skips);
     const fit = lineFit(positions, placement);
     if (fit) {
