@@ -5,7 +5,7 @@
  * nothing is stored. What passes becomes the orchestrator's `DocumentInput`: the applicant's data,
  * the chip's result, and a verified chip's face as an image like any other.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { ImageInput } from '../../providers/types';
 import type { Applicant } from '../../providers/local/document/applicant';
 import { CHIP_LIMITS, verifyChip } from '../../providers/local/document/chip';
@@ -87,6 +87,9 @@ export async function chipOf(
   return { chip, digest, ...(result.faceImage ? { chipFace: await image(result.faceImage, 'chip.dg2') } : {}) };
 }
 
-/** What an idempotent repeat's applicant data is compared by. */
-export const applicantDigest = (a: Applicant): string =>
-  createHash('sha256').update(JSON.stringify([a.surname ?? null, a.givenNames ?? null, a.dateOfBirth ?? null])).digest('hex');
+/**
+ * What an idempotent repeat's applicant data is compared by: keyed (HMAC with the deployment's
+ * image key), so the stored digest cannot be matched against a list of names and birth dates.
+ */
+export const applicantDigest = (a: Applicant, key: Buffer): string =>
+  createHmac('sha256', key).update(JSON.stringify([a.surname ?? null, a.givenNames ?? null, a.dateOfBirth ?? null])).digest('hex');

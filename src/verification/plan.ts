@@ -119,7 +119,10 @@ export function plan(policy: Policy, req: PlanRequest, facts: PlanFacts): Plan {
     // the document's default route (local) joins a leg the local engine alone decides, whatever its
     // shadows: one call reads the page's MRZ on the decode its face analysis makes anyway
     const joins = c === 'document' && !policy.routes.document ? [...groups].find(([, g]) => sameStrategy(g.route.strategy, route.strategy))?.[0] : undefined;
-    const key = joins ?? JSON.stringify(route);
+    // a named document route shares a leg only when every provider deciding it reads documents:
+    // one that cannot would otherwise be dropped from the face checks of that leg too
+    const apart = c === 'document' && !joins && !stepsOf(route.strategy).every((st) => facts.capabilities(st.provider)?.has('document'));
+    const key = joins ?? (apart ? 'document' : '') + JSON.stringify(route);
     const group = groups.get(key) ?? { route, answers: [] };
     group.answers.push(c);
     groups.set(key, group);

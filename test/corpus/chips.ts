@@ -129,12 +129,13 @@ export function ldsSecurityObject(groups: Record<number, Uint8Array>, hash: 'sha
   return new Uint8Array(seq.toBER(false));
 }
 
-/** EF.SOD: 77 { CMS SignedData by `signer` over the LDS security object } (openssl cms). */
-export function signSod(pki: TestPki, signer: SignerName, lds: Uint8Array): Uint8Array {
+/** EF.SOD: 77 { CMS SignedData by `signer` over the LDS security object } (openssl cms); `moreCertificates`: PEM carried beside the signer's. */
+export function signSod(pki: TestPki, signer: SignerName, lds: Uint8Array, moreCertificates?: string): Uint8Array {
   const dir = mkdtempSync(join(pki.dir, 'sod-'));
   try {
     writeFileSync(join(dir, 'lds.der'), lds);
-    const extra = signer === 'loop' ? ['-certfile', join(pki.dir, 'loop-chain.pem')] : [];
+    if (moreCertificates) writeFileSync(join(dir, 'more.pem'), moreCertificates);
+    const extra = signer === 'loop' ? ['-certfile', join(pki.dir, 'loop-chain.pem')] : moreCertificates ? ['-certfile', join(dir, 'more.pem')] : [];
     openssl(dir, 'cms', '-sign', '-binary', '-nodetach', '-nosmimecap', '-econtent_type', '2.23.136.1.1.1', '-md', 'sha256', '-in', 'lds.der', '-signer', join(pki.dir, `${signer}.pem`), '-inkey', join(pki.dir, `${signer}.key`), ...extra, '-outform', 'DER', '-out', 'sod.der');
     return encodeTlv(0x77, readFileSync(join(dir, 'sod.der')));
   } finally {

@@ -117,6 +117,28 @@ describe('bad input gets a typed error and nothing else', () => {
     const dg2 = buildDg2(face.image, 'jpeg', face.width, face.height);
     expect(await code(verifyChip({ dg1, dg2, sod: signSod(pki, 'loop', ldsSecurityObject({ 1: dg1, 2: dg2 })) }, trust))).toBe('CERTIFICATE_LOOP');
   });
+  test('an SOD carrying more certificates than a document signer needs is refused before any path search', async () => {
+    const dg1 = buildDg1(mrzs[0]!);
+    const distinct = [pki.csca, pki.foreignCsca, readFileSync(join(pki.dir, 'loop-a.pem'), 'utf8'), readFileSync(join(pki.dir, 'loop-b.pem'), 'utf8'), pki.signers.rsa.cert, pki.signers.brainpool.cert, pki.signers.foreign.cert, readFileSync(join(pki.dir, 'loop-a.self.pem'), 'utf8'), readFileSync(join(pki.dir, 'loop-b.self.pem'), 'utf8')];
+    // the signer's own and 8 more: 9
+    expect(await code(verifyChip({ dg1, sod: signSod(pki, 'ec', ldsSecurityObject({ 1: dg1 }), distinct.slice(0, 8).join('')) }, trust))).toBe('UNSUPPORTED');
+    // the signer's own and 7 more: read, and judged
+    expect(await code(verifyChip({ dg1, sod: signSod(pki, 'ec', ldsSecurityObject({ 1: dg1 }), distinct.slice(0, 7).join('')) }, trust))).toBe('resolved');
+  });
+  test('an SOD with bytes changed anywhere is judged or refused as chip input, never an untyped error', async () => {
+    const { dg1, dg2, sod } = cases[0]!.files;
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const outcomes = new Map<string, number>();
+    for (let n = 0; n < 600; n++) {
+      const mangled = Buffer.from(sod);
+      for (let j = 1 + Math.floor(random() * 3); j > 0; j--) mangled[4 + Math.floor(random() * (mangled.length - 4))] = Math.floor(random() * 256);
+      const outcome = await code(verifyChip({ dg1, dg2, sod: mangled }, trust));
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect([...outcomes.keys()].filter((k) => k.startsWith('untyped'))).toEqual([]);
+    expect(outcomes.get('resolved')).toBeGreaterThan(0); // some changes only break the signature: a REJECTED chip, not bad input
+  });
   test('a DG2 whose JPEG 2000 header claims a huge image', async () => {
     const face = await portrait('deepface/img1.jpg', 'jpeg2000');
     const image = Buffer.from(face.image);

@@ -69,6 +69,14 @@ describe('stage plan', () => {
     expect(facia.legs.find((l) => l.answers.includes('document'))?.steps).toEqual([]);
     expect(facia.excluded).toContainEqual({ provider: 'facia', capability: 'document', why: 'lacks-capability', shadow: false });
     expect(policyWarnings(wrong, facts).join('\n')).toContain("facia cannot read a document's MRZ: only local can (policy routes.document)");
+    // named on the same route as a consensus whose members cannot all read documents: the face
+    // checks keep both members, the document its own leg
+    const both = { type: 'consensus', providers: [{ provider: 'facia' }, { provider: 'local' }] };
+    expect(legsOf({ strategy: both, require: { liveness: false }, routes: { document: { strategy: both } } })).toEqual([
+      [['match'], ['facia', 'local'], []],
+      [['document'], ['local'], []],
+    ]);
+    expect(plan(wrong, { ...verify, document: true }, facts).legs.find((l) => l.answers.includes('match'))?.steps.map((st) => st.provider)).toEqual(['facia']);
     // without applicant data or a chip, the document is checked only when the policy requires it
     expect(legsOf({ strategy: single('local') }, false)).toEqual([[['match', 'liveness'], ['local'], []]]);
     expect(legsOf({ strategy: single('local'), document: { require: true } }, false)).toEqual([[['match', 'liveness', 'document'], ['local'], []]]);

@@ -26,6 +26,7 @@ import { startFaciaEmulator, type FaciaEmulator } from '../fakes/facia-emulator'
 import { faceBase64 } from '../support/faces';
 import { ADMIN_KEY } from '../support/harness';
 import { readmeVerifyWebhook } from '../support/readme';
+import { eventually } from '../support/eventually';
 import { ensureBuilt, startProcess, startWorker, type Proc, type WorkerProc } from '../support/process';
 import { post, sleep } from './support';
 
@@ -55,15 +56,6 @@ interface Submitted {
   async: boolean;
   /** the status the mutation answered */
   answered: string;
-}
-
-/** Resolves once `ok()` holds, polled every 100 ms; fails naming `what` after `ms`. */
-async function eventually(what: string, ok: () => Promise<boolean> | boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await sleep(100);
-  }
 }
 
 const suite = PG_URL ? describe : describe.skip;

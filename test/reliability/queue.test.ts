@@ -8,6 +8,7 @@ import { BullQueue, MemoryQueue, type CheckJob, type CheckQueue } from '../../sr
 import { RedisStash } from '../../src/queue/image-stash';
 import { RedisFeed } from '../../src/queue/check-feed';
 import type { CheckRecord } from '../../src/verification/types';
+import { eventually } from '../support/eventually';
 import Redis from 'ioredis';
 import { parseImageInput } from '../../src/images';
 import { faceBase64, faceBytes } from '../support/faces';
@@ -174,6 +175,7 @@ describe('the live feed on Redis (RedisFeed)', () => {
       await sender.publish({ ...check, id: 'first' });
       await sender.publish(check);
       await second;
+      await eventually('the spy saw all three messages', () => seen.length >= 3, 5_000);
       expect(got.map((c) => c.id)).toEqual(['first', check.id]);
       expect(got[1]).toEqual(check); // dates as dates, the document as it was
       expect(seen.length).toBeGreaterThanOrEqual(3);

@@ -53,6 +53,8 @@ export interface VerifyOptions {
 export const CHIP_LIMITS = { dg1: 1024, dg2: 2 * 1024 * 1024, sod: 256 * 1024 } as const;
 /** CA certificates between the document signer and a CSCA, beyond which a path is refused */
 const MAX_PATH = 4;
+/** certificates an SOD may carry (ICAO 9303: the document signer's, sometimes a link certificate) */
+const MAX_SOD_CERTIFICATES = 8;
 
 const ID_LDS_SECURITY_OBJECT = '2.23.136.1.1.1';
 const HASHES: Record<string, string> = {
@@ -87,6 +89,16 @@ export async function verifyChip(files: ChipFiles, trust: TrustStore, opts: Veri
     const n = files[k]?.length ?? 0;
     if (n > CHIP_LIMITS[k]) throw new ChipInputError('TOO_LARGE', `${k.toUpperCase()} is ${n} bytes (at most ${CHIP_LIMITS[k]})`);
   }
+  try {
+    return await verify(files, trust, opts);
+  } catch (e) {
+    if (e instanceof ChipInputError) throw e;
+    // whatever else a mangled file makes the ASN.1 and X.509 parsers throw is still the input's fault
+    throw new ChipInputError('NOT_LDS', `the chip files cannot be read: ${(e as Error).message}`);
+  }
+}
+
+async function verify(files: ChipFiles, trust: TrustStore, opts: VerifyOptions): Promise<ChipResult> {
   const dg1 = parseDg1(files.dg1);
   const face = files.dg2 ? parseDg2(files.dg2) : undefined;
   const sod = parseSod(files.sod);
@@ -151,6 +163,10 @@ function parseSod(bytes: Uint8Array): Sod {
   if (!content) throw new ChipInputError('NOT_LDS', 'SOD has no LDS security object');
   if (signed.signerInfos.length !== 1) throw new ChipInputError('UNSUPPORTED', `SOD has ${signed.signerInfos.length} signers`);
   const { hashAlgorithm, hashes } = parseLdsSecurityObject(Buffer.from(content));
+  // a document signer's SOD carries its own certificate, at most a few: more is an attempt to make the path search expensive
+  if ((signed.certificates?.length ?? 0) > MAX_SOD_CERTIFICATES) {
+    throw new ChipInputError('UNSUPPORTED', `SOD carries ${signed.certificates!.length} certificates (at most ${MAX_SOD_CERTIFICATES})`);
+  }
   const certificates = (signed.certificates ?? [])
     .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
     .map((c) => new X509Certificate(Buffer.from(c.toSchema().toBER(false))));
@@ -249,12 +265,21 @@ function signatureHolds(sod: Sod, signer: X509Certificate): boolean {
  */
 function chainsToTrust(leaf: X509Certificate, presented: X509Certificate[], trust: TrustStore, now: Date): boolean {
   const valid = (c: X509Certificate) => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
+  // each (child, parent) signature is verified once: certificates sharing names and keys cannot
+  // make the walk verify the same pair again on every path through them
+  const known = new Map<string, boolean>();
   const issued = (child: X509Certificate, parent: X509Certificate) => {
-    try {
-      return child.checkIssued(parent) && child.verify(parent.publicKey);
-    } catch {
-      return false;
+    const pair = `${child.fingerprint256}>${parent.fingerprint256}`;
+    let holds = known.get(pair);
+    if (holds === undefined) {
+      try {
+        holds = child.checkIssued(parent) && child.verify(parent.publicKey);
+      } catch {
+        holds = false;
+      }
+      known.set(pair, holds);
     }
+    return holds;
   };
   const walk = (cert: X509Certificate, path: string[]): boolean => {
     if (!valid(cert)) return false;

@@ -11,6 +11,7 @@ import type { VerificationRequest } from '../../verification/orchestrator';
 import type { CheckKind, CheckRecord, LivenessSessionRecord } from '../../verification/types';
 import { tenantOf, type Context } from '../context';
 import { applicantDigest, applicantOf, chipOf } from '../document-input';
+import { imageKey } from '../../queue/image-stash';
 import { CheckFilterInput, CheckLivenessInput, CompareFacesInput, VerifyIdentityInput } from '../inputs';
 import { Attempt, CheckConnection, LivenessSession, Tenant, VerificationResult } from '../types';
 
@@ -56,7 +57,7 @@ export class VerificationResolver {
         selfie: selfie?.sha256,
         document: document.sha256,
         ...(chipDigest ? { chip: chipDigest } : {}),
-        ...(applicant ? { applicant: applicantDigest(applicant) } : {}),
+        ...(applicant ? { applicant: applicantDigest(applicant, imageKey(ctx.services.config.VERIGATE_IMAGE_KEY).key) } : {}),
       });
     });
   }
