@@ -1,6 +1,6 @@
 /** The domain's result types: what a check is, whichever provider ran it. */
 import type { Applicant } from '../../providers/local/document/applicant';
-import type { MrzRead } from '../../providers/local/document/mrz';
+import type { MrzDocument, MrzRead } from '../../providers/local/document/mrz';
 import type { ProviderName, RawFaceMatch, RawLiveness, ReasonCode } from '../../providers/types';
 
 /** A check a policy routes to providers (policy.ts ROUTED). */
@@ -47,21 +47,7 @@ export interface LivenessResult {
  * What the document says: from its printed MRZ (`MRZ`), or from its chip's DG1 when passive
  * authentication held (`CHIP`). Personal data: returned to the tenant, never in webhooks or logs.
  */
-export interface DocumentResult {
-  type: string;
-  issuer: string;
-  number: string;
-  surname: string;
-  givenNames: string;
-  nationality: string;
-  /** ISO dates; null when the MRZ holds no valid date */
-  dateOfBirth: string | null;
-  sex: 'M' | 'F' | 'X';
-  expiryDate: string | null;
-  mrzValid: boolean;
-  expired: boolean | null;
-  source: 'MRZ' | 'CHIP';
-}
+export type DocumentResult = Omit<MrzDocument, 'format' | 'fields' | 'lines'> & { source: 'MRZ' | 'CHIP' };
 
 /** The chip as the edge verified it (passive authentication), kept with the check's evidence. */
 export interface ChipEvidence {
