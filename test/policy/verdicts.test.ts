@@ -35,6 +35,7 @@ import { fallbackScorer, type Scorer } from '../fakes/scorer';
 import { faceBase64, faceBytes, FACES_DIR } from '../support/faces';
 import { startHarness, type Harness } from '../support/harness';
 import { PGLITE } from '../support/stores';
+import { eventually } from '../support/eventually';
 
 const SELFIE = 'face_recognition/examples/knn_examples/test/obama1.jpg';
 const DOCUMENT = 'face_recognition/examples/knn_examples/train/obama/obama.jpg';
@@ -176,7 +177,7 @@ describe('trustworthy verdicts', () => {
       facia.inject({ kind: 'latency', ms: 1500 }, { op: 'process_face' });
       const input = { selfie: faceBase64(SELFIE), idempotencyKey: 'slow-1' };
       const first = verify(t.key, input);
-      await until(async () => (await checkCount(t.id)) === 1);
+      await eventually('the first request stored its check', async () => (await checkCount(t.id)) === 1, 10_000);
       const queriesBefore = db.queries;
       const repeat = await verify(t.key, input);
       const firstDone = (await first).data!.verifyIdentity;
@@ -400,12 +401,3 @@ describe('trustworthy verdicts', () => {
     });
   });
 });
-
-/** Waits for a condition the test cannot be told about (another request's progress), checking every 20 ms. */
-async function until(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
