@@ -9,7 +9,6 @@ import { PGlite, parse, protocol } from '@electric-sql/pglite';
 import { Client, Pool, type PoolConfig } from 'pg';
 import { DataDirLocked, lockDataDir } from './lock';
 
-type BackendMessage = Parameters<typeof parse.parseResults>[0][number];
 const { parseResults, parseDescribeStatementResults } = parse;
 const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
 
@@ -83,28 +82,27 @@ class PGliteDb implements Db {
     return false;
   }
 
-  /** Bind, describe, execute and sync the named statement for `sql` (parsed first if new). Call with PGlite's query lock held. */
+  /**
+   * Bind, describe, execute and sync the named statement for `sql` (parsed first if new), each in
+   * one call into PGlite: PostgreSQL skips to the Sync after an error, so the session is ready
+   * again whether or not it throws. Call with PGlite's query lock held.
+   */
   private async runPrepared<T>(sql: string, params: unknown[]): Promise<T[]> {
     const { serialize } = protocol;
-    const messages: BackendMessage[] = [];
-    try {
-      let statement = this.prepared.get(sql);
-      if (!statement) {
-        const name = `vg_${this.prepared.size + 1}`;
-        const described = await this.pg.execProtocolStream(concat([serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: 'S', name })]), { syncToFs: false });
-        statement = { name, types: parseDescribeStatementResults(described) };
-        this.prepared.set(sql, statement);
-      }
-      const types = statement.types;
-      const values = params.map((v, i) => {
-        if (v === null || v === undefined) return null;
-        const serializer = this.pg.serializers[types[i]];
-        return serializer ? serializer(v) : String(v);
-      });
-      messages.push(...(await this.pg.execProtocolStream(concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({})]), { syncToFs: false })));
-    } finally {
-      messages.push(...(await this.pg.execProtocolStream(serialize.sync(), { syncToFs: false })));
+    let statement = this.prepared.get(sql);
+    if (!statement) {
+      const name = `vg_${this.prepared.size + 1}`;
+      const described = await this.pg.execProtocolStream(concat([serialize.parse({ name, text: sql, types: [] }), serialize.describe({ type: 'S', name }), serialize.sync()]), { syncToFs: false });
+      statement = { name, types: parseDescribeStatementResults(described) };
+      this.prepared.set(sql, statement);
     }
+    const types = statement.types;
+    const values = params.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serializer = this.pg.serializers[types[i]];
+      return serializer ? serializer(v) : String(v);
+    });
+    const messages = await this.pg.execProtocolStream(concat([serialize.bind({ statement: statement.name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]), { syncToFs: false });
     return (parseResults(messages, this.pg.parsers)[0]?.rows ?? []) as T[];
   }
 
