@@ -9,6 +9,7 @@ import { HeaderMap } from '@apollo/server';
 import { isConsolePath, serveConsole } from './admin-console';
 import { GraphQLError } from 'graphql';
 import { buildContext } from './api/context';
+import { parseJsonBody } from './api/json-body';
 import { graphqlBodyFromMultipart, isMultipart, type Uploads } from './api/multipart';
 import { attachSubscriptions } from './api/subscriptions';
 import type { App } from './app';
@@ -176,7 +177,7 @@ async function graphql(app: App, req: IncomingMessage, res: ServerResponse, requ
     // a photo's base64 passes the system's argument size limit (jq --arg, curl -d "…")
     if (raw.length === 0) return sendError(res, 400, new VerigateError('BAD_REQUEST', EMPTY_BODY));
     try {
-      body = JSON.parse(raw.toString('utf8'));
+      body = parseJsonBody(raw);
     } catch {
       return sendError(res, 400, new VerigateError('BAD_REQUEST', 'Request body is not valid JSON'));
     }
