@@ -224,17 +224,21 @@ export function sampleTensor(img: Rgb, view: Affine, spec: TensorInput, antialia
           }
         }
       }
-      const o = y * W + x;
-      if (grey) {
-        out[o] = (0.299 * r + 0.587 * g + 0.114 * b) * norm - offset;
-      } else {
-        out[o] = (swap ? b : r) * norm - offset;
-        out[o + plane] = g * norm - offset;
-        out[o + 2 * plane] = (swap ? r : b) * norm - offset;
-      }
+      writePixel(out, y * W + x, plane, r, g, b, grey, swap, norm, offset);
     }
   }
   return out;
+}
+
+/** One output pixel of summed taps `r, g, b`: normalised into its channel planes, or as luminance. */
+function writePixel(out: Float32Array, o: number, plane: number, r: number, g: number, b: number, grey: boolean, swap: boolean, norm: number, offset: number): void {
+  if (grey) {
+    out[o] = (0.299 * r + 0.587 * g + 0.114 * b) * norm - offset;
+  } else {
+    out[o] = (swap ? b : r) * norm - offset;
+    out[o + plane] = g * norm - offset;
+    out[o + 2 * plane] = (swap ? r : b) * norm - offset;
+  }
 }
 
 /**
@@ -284,14 +288,7 @@ function separable(
           b += w * data[p + 2];
         }
       }
-      const o = y * W + x;
-      if (grey) {
-        out[o] = (0.299 * r + 0.587 * g + 0.114 * b) * norm - offset;
-      } else {
-        out[o] = (swap ? b : r) * norm - offset;
-        out[o + plane] = g * norm - offset;
-        out[o + 2 * plane] = (swap ? r : b) * norm - offset;
-      }
+      writePixel(out, y * W + x, plane, r, g, b, grey, swap, norm, offset);
     }
   }
 }
